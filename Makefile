@@ -1,0 +1,59 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/uv/bin/uv
+UV_STAMP := $(TOOLS)/uv/.installed-$(UV_VERSION)
+AZURITE_DIR := tools/azurite
+AZURITE_STAMP := $(AZURITE_DIR)/node_modules/.installed
+
+# Build .venv with the machine's Python, never a downloaded interpreter.
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+.PHONY: run test install install-dev services lint typecheck check clean
+
+run: install
+	@exec .venv/bin/stratus server start
+
+test: install-dev services
+	@.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# --inexact: `make run` and `make test` may run at once; neither removes what the other installed.
+install: $(UV_STAMP)
+	@$(UV) sync --frozen --inexact --no-dev --extra all --quiet
+
+install-dev: $(UV_STAMP)
+	@$(UV) sync --frozen --inexact --extra all --quiet
+
+$(UV_STAMP):
+	@echo "Installing uv $(UV_VERSION) into $(TOOLS)/uv"
+	@rm -rf $(TOOLS)/uv
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS)/uv uv==$(UV_VERSION)
+	@touch $@
+
+# PostgreSQL if it is down (where this machine has a cluster), and the pinned Azurite for the blob tests.
+services: $(AZURITE_STAMP)
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		echo "Starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start || true; \
+	fi
+
+$(AZURITE_STAMP): $(AZURITE_DIR)/package-lock.json
+	@echo "Installing Azurite into $(AZURITE_DIR)"
+	@npm ci --prefix $(AZURITE_DIR) --no-audit --no-fund --loglevel=error --engine-strict=false
+	@touch $@
+
+lint: install-dev
+	@.venv/bin/ruff check src tests benchmarks
+	@.venv/bin/ruff format --check src tests benchmarks
+
+typecheck: install-dev
+	@.venv/bin/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf .venv $(TOOLS) $(AZURITE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,116 @@
+"""Options every command takes after its verb, output rendering and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from enum import StrEnum
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stratus.client import MLClient
+from stratus.client import profile as client_profile
+from stratus.entities._base import Entity
+from stratus.errors import InvalidInputError, NotFoundError, StratusError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+
+stderr = Console(stderr=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
+OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="json (the API's body) or table")]
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace-name", "-w", help="Workspace; default from STRATUS_WORKSPACE or login")
+]
+ResourceGroupOpt = Annotated[
+    str | None, typer.Option("--resource-group", "-g", help="Accepted for az compatibility; ignored")
+]
+SubscriptionOpt = Annotated[
+    str | None, typer.Option("--subscription", help="Accepted for az compatibility; ignored")
+]
+UrlOpt = Annotated[str | None, typer.Option("--url", help="Server URL; default STRATUS_URL, login or local")]
+
+
+def client(
+    workspace: str | None = None,
+    url: str | None = None,
+    resource_group: str | None = None,
+    subscription: str | None = None,
+) -> MLClient:
+    for flag, value in (("--resource-group", resource_group), ("--subscription", subscription)):
+        if value:
+            stderr.print(f"warning: {flag} is an Azure option; Stratus ignores it")
+    connection = client_profile.resolve(url, None, workspace)
+    return MLClient(connection.token, workspace_name=connection.workspace or "default", endpoint=connection.url)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Entity):
+        return value.as_dict()
+    return value
+
+
+def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
+    """Print a result: ``json`` prints the API body exactly; ``table`` a Rich table of ``columns``."""
+    items = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+    if output is OutputFormat.json:
+        sys.stdout.write(json.dumps(items, indent=2, default=str) + "\n")
+        return
+    rows = items if isinstance(items, list) else [items]
+    keys = list(columns) or sorted({k for row in rows if isinstance(row, dict) for k in row})
+    table = Table(*keys)
+    for row in rows:
+        table.add_row(*(_cell(row.get(k)) for k in keys))
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Errors to stderr with exit codes: 1 error, 2 usage, 3 not found."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except NotFoundError as exc:
+            _report(exc)
+            raise typer.Exit(EXIT_NOT_FOUND) from None
+        except InvalidInputError as exc:
+            _report(exc)
+            raise typer.Exit(EXIT_USAGE) from None
+        except StratusError as exc:
+            _report(exc)
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper
+
+
+def _report(exc: StratusError) -> None:
+    field = f" (field: {exc.field})" if exc.field else ""
+    stderr.print(f"[red]error[/red] {exc.code}: {exc.message}{field}", markup=True, soft_wrap=True)
+
+
+def listed(items: Iterable[Any]) -> list[Any]:
+    return list(items)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stratus._version import __version__
+from stratus.cli import access, login, server, workspace
+
+app = typer.Typer(
+    name="stratus",
+    help="Stratus: a self-hosted machine-learning platform shaped like Azure ML (az ml verbs and flags).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(server.app, name="server")
+app.add_typer(workspace.app, name="workspace")
+app.add_typer(access.user_app, name="user")
+app.add_typer(access.token_app, name="token")
+app.add_typer(access.role_app, name="role")
+app.add_typer(access.audit_app, name="audit")
+app.command("login")(login.login)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Stratus command line."""
+
+
+def main() -> None:
+    app()

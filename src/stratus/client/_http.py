@@ -1,0 +1,77 @@
+"""HTTP transport of the SDK: JSON in, JSON out, Stratus errors raised from error bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from stratus._version import __version__
+from stratus.errors import ERRORS_BY_STATUS, StratusError
+
+
+class Transport:
+    def __init__(self, url: str, token: str | None, *, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        headers = {"User-Agent": f"stratus-sdk/{__version__}", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._client.request(method, path, json=json, params=clean)
+        except httpx.ConnectError as exc:
+            raise StratusError(
+                f"cannot reach the Stratus server at {self.url}: start it with 'make run' or "
+                "'stratus server start', or point STRATUS_URL / 'stratus login --url' at it",
+                code="UNREACHABLE",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise StratusError(f"request to {self.url}{path} failed: {exc}", code="TRANSPORT_ERROR") from exc
+        return self._decode(response)
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            if response.is_success:
+                return None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.is_success:
+            return body
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            message = str(error.get("message") or response.reason_phrase)
+            field = error.get("field")
+            code = error.get("code")
+        else:
+            message, field, code = f"HTTP {response.status_code}: {response.text[:200]}", None, None
+        cls = ERRORS_BY_STATUS.get(response.status_code, StratusError)
+        exc = cls(message, field=field, code=code)
+        exc.status_code = response.status_code
+        raise exc
+
+    def paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a list route, following ``next_link``."""
+        body = self.request("GET", path, params=params)
+        while True:
+            yield from body.get("value", [])
+            next_link = body.get("next_link")
+            if not next_link:
+                return
+            body = self.request("GET", next_link)

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from stratus.client import profile
+from stratus.client._http import Transport
+from stratus.client.operations import (
+    AuditOperations,
+    RoleAssignmentOperations,
+    TokenOperations,
+    UserOperations,
+    WorkspaceOperations,
+)
+from stratus.entities import Principal
+from stratus.errors import InvalidInputError
+
+
+def _token_of(credential: Any) -> str | None:
+    """A token string, or an azure-identity-style object with ``get_token(...).token``."""
+    if credential is None or isinstance(credential, str):
+        return credential
+    if hasattr(credential, "get_token"):
+        return str(credential.get_token("stratus").token)
+    raise InvalidInputError("credential must be a token string", field="credential")
+
+
+class MLClient:
+    """Entry point of the SDK, shaped like ``azure.ai.ml.MLClient``.
+
+    ``subscription_id`` and ``resource_group_name`` are accepted so Azure code runs unchanged, and
+    ignored. ``endpoint=None`` takes the server from STRATUS_URL or the ``stratus login`` profile.
+    """
+
+    def __init__(
+        self,
+        credential: Any = None,
+        subscription_id: str | None = None,
+        resource_group_name: str | None = None,
+        workspace_name: str | None = "default",
+        *,
+        endpoint: str | None = None,
+        timeout: float = 60.0,
+        **_azure_only: Any,
+    ) -> None:
+        connection = profile.resolve(endpoint, _token_of(credential), workspace_name)
+        self.endpoint = connection.url
+        self.workspace_name = connection.workspace or "default"
+        self.subscription_id = subscription_id
+        self.resource_group_name = resource_group_name
+        self._transport = Transport(connection.url, connection.token, timeout=timeout)
+        self.workspaces = WorkspaceOperations(self._transport, self.workspace_name)
+        self.users = UserOperations(self._transport, self.workspace_name)
+        self.tokens = TokenOperations(self._transport, self.workspace_name)
+        self.role_assignments = RoleAssignmentOperations(self._transport, self.workspace_name)
+        self.audit = AuditOperations(self._transport, self.workspace_name)
+
+    @classmethod
+    def from_config(
+        cls,
+        credential: Any = None,
+        *,
+        path: str | Path | None = None,
+        file_name: str | None = None,
+        **kwargs: Any,
+    ) -> MLClient:
+        """Read ``endpoint`` and ``workspace_name`` from ``.azureml/config.json`` (or ``config.json``),
+        searching ``path`` (default: the current folder) and its parents, as azure-ai-ml does."""
+        config_path = _find_config(Path(path or Path.cwd()), file_name)
+        data = json.loads(config_path.read_text())
+        return cls(
+            credential,
+            data.get("subscription_id"),
+            data.get("resource_group"),
+            data.get("workspace_name", "default"),
+            endpoint=data.get("endpoint"),
+            **kwargs,
+        )
+
+    @property
+    def tracking_uri(self) -> str:
+        """The workspace's MLflow tracking URI."""
+        return f"{self.endpoint}/workspaces/{self.workspace_name}"
+
+    def me(self) -> Principal:
+        return Principal.from_response(self._transport.request("GET", "/api/v1/me"))
+
+    def server_version(self) -> str:
+        return str(self._transport.request("GET", "/api/v1/version")["version"])
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> MLClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MLClient(endpoint={self.endpoint!r}, workspace_name={self.workspace_name!r})"
+
+
+def _find_config(start: Path, file_name: str | None) -> Path:
+    if start.is_file():
+        return start
+    names = [file_name] if file_name else ["config.json"]
+    for folder in [start, *start.parents]:
+        for name in names:
+            for candidate in (folder / ".azureml" / name, folder / name):
+                if candidate.is_file():
+                    return candidate
+    raise InvalidInputError(
+        f"no .azureml/config.json found in {start} or its parents; write one with 'endpoint' and "
+        "'workspace_name'",
+        field="path",
+    )

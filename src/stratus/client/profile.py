@@ -1,0 +1,72 @@
+"""Where the SDK and CLI find the server and token: flags, then STRATUS_* variables, then the saved
+profile (``stratus login``), then the local default server and its admin-token file."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stratus.config import DEFAULT_PORT
+from stratus.secrets.master_key import write_private
+
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+PROFILE_FILE = "config.json"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("STRATUS_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or "~/.config"
+    return Path(base).expanduser() / "stratus"
+
+
+def home_dir() -> Path:
+    return Path(os.environ.get("STRATUS_HOME") or "~/.stratus").expanduser()
+
+
+def load_profile() -> dict[str, Any]:
+    path = config_dir() / PROFILE_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_profile(url: str, token: str, workspace: str | None) -> Path:
+    path = config_dir() / PROFILE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    profile = {"url": url, "token": token, "workspace": workspace}
+    write_private(path, json.dumps(profile, indent=2) + "\n")
+    return path
+
+
+def read_token_file(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return text or None
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    token: str | None
+    workspace: str | None
+
+
+def resolve(url: str | None = None, token: str | None = None, workspace: str | None = None) -> Connection:
+    profile = load_profile()
+    chosen_url = url or os.environ.get("STRATUS_URL") or profile.get("url") or DEFAULT_URL
+    chosen_token = token or os.environ.get("STRATUS_TOKEN")
+    if not chosen_token and profile.get("token") and (not profile.get("url") or profile.get("url") == chosen_url):
+        chosen_token = profile["token"]
+    if not chosen_token and chosen_url.rstrip("/") == DEFAULT_URL:
+        chosen_token = read_token_file(home_dir() / "admin-token")
+    chosen_workspace = workspace or os.environ.get("STRATUS_WORKSPACE") or profile.get("workspace")
+    return Connection(chosen_url.rstrip("/"), chosen_token, chosen_workspace)

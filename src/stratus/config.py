@@ -1,0 +1,59 @@
+"""Server settings: flags override ``STRATUS_*`` environment variables, which override defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8765
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def default_home() -> Path:
+    return Path("~/.stratus").expanduser()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRATUS_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    database_url: str | None = None
+    artifact_uri: str | None = None
+    # Comma-separated; the --host given to the server is always added.
+    allowed_hosts: str = "127.0.0.1,localhost"
+    master_key: str | None = None
+    max_json_bytes: int = 1024 * 1024
+    max_upload_bytes: int | None = None
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_home / 'stratus.db'}"
+
+    @property
+    def resolved_artifact_uri(self) -> str:
+        return self.artifact_uri or str(self.resolved_home / "workspaces")
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.resolved_home / "admin-token"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.resolved_home / "master.key"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.resolved_home / "logs"
+
+    def allowed_host_set(self) -> frozenset[str]:
+        hosts = {h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()}
+        hosts.add(self.host.lower())
+        return frozenset(hosts)

@@ -1,0 +1,79 @@
+"""Azure ML's built-in roles and what each may do (DESIGN.md §6). Pure data: no I/O."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    """What a route needs. Server-wide permissions are checked without a workspace."""
+
+    ANONYMOUS = "anonymous"
+    AUTHENTICATED = "authenticated"  # any valid token: /me, /version, one's own tokens
+    SERVER_ADMIN = "server.admin"  # create workspaces and users
+    # Workspace permissions (the route has a {workspace_name} path parameter).
+    READ = "workspace.read"
+    LOG_RUNS = "workspace.runs.write"
+    WRITE_ASSETS = "workspace.assets.write"
+    MANAGE_COMPUTE = "workspace.compute.write"
+    MANAGE_SECRETS = "workspace.secrets.write"
+    USE_SECRETS = "workspace.secrets.use"
+    DELETE_ASSETS = "workspace.assets.delete"
+    MANAGE_DATASTORES = "workspace.datastores.write"
+    CREATE_LOCAL_DATASTORE = "workspace.datastores.local"
+    UPDATE_SETTINGS = "workspace.settings.write"
+    MANAGE_ACCESS = "workspace.access.write"  # assign roles, others' tokens, delete the workspace
+
+    @property
+    def is_workspace_scoped(self) -> bool:
+        return self.value.startswith("workspace.")
+
+
+class Role(StrEnum):
+    OWNER = "Owner"
+    CONTRIBUTOR = "Contributor"
+    DATA_SCIENTIST = "Data Scientist"
+    COMPUTE_OPERATOR = "Compute Operator"
+    READER = "Reader"
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        """Accept the display name in any case, with spaces, dashes or underscores."""
+        wanted = value.strip().lower().replace("-", " ").replace("_", " ")
+        for role in cls:
+            if role.value.lower() == wanted or role.name.lower().replace("_", " ") == wanted:
+                return role
+        allowed = ", ".join(r.value for r in cls)
+        raise ValueError(f"unknown role {value!r}; use one of: {allowed}")
+
+
+_P = Permission
+_EVERYONE = {_P.READ}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: frozenset(p for p in Permission if p.is_workspace_scoped),
+    Role.CONTRIBUTOR: frozenset(
+        _EVERYONE
+        | {
+            _P.LOG_RUNS,
+            _P.WRITE_ASSETS,
+            _P.MANAGE_COMPUTE,
+            _P.MANAGE_SECRETS,
+            _P.USE_SECRETS,
+            _P.DELETE_ASSETS,
+            _P.MANAGE_DATASTORES,
+            _P.UPDATE_SETTINGS,
+        }
+    ),
+    Role.DATA_SCIENTIST: frozenset(
+        _EVERYONE | {_P.LOG_RUNS, _P.WRITE_ASSETS, _P.USE_SECRETS, _P.DELETE_ASSETS}
+    ),
+    Role.COMPUTE_OPERATOR: frozenset(_EVERYONE | {_P.MANAGE_COMPUTE}),
+    Role.READER: frozenset(_EVERYONE),
+}
+
+
+def permissions_of(roles: set[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)

@@ -1,0 +1,67 @@
+"""``create_app``: the FastAPI application over a bootstrapped ``ServerState``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+
+from stratus._version import __version__
+from stratus.server.errors import install_error_handlers
+from stratus.server.middleware import BodyLimitMiddleware, HostAllowListMiddleware, MetricsMiddleware
+from stratus.server.routers import access, meta, workspaces
+from stratus.server.state import ServerState
+
+# Paths whose bodies stream to the artifact store under STRATUS_MAX_UPLOAD_BYTES instead of the JSON limit.
+UPLOAD_PREFIXES: tuple[str, ...] = ()
+ANONYMOUS_MOUNTS = ("/docs/assets",)
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(
+        title="Stratus",
+        version=__version__,
+        description="Self-hosted machine-learning platform: the Stratus API and per-workspace MLflow APIs.",
+        openapi_url=None,  # served by our own route, which needs a token
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.stratus = state
+    app.state.metrics_registry = CollectorRegistry()
+    for router in (meta.router, workspaces.router, access.router):
+        # The routes themselves, not include_router's lazy wrappers: the route table stays a flat list
+        # of SecuredRoutes that the route-table test (and anyone reading) can walk.
+        app.router.routes.extend(router.routes)
+    app.mount("/docs/assets", StaticFiles(directory=_swagger_assets()), name="docs-assets")
+    install_error_handlers(app)
+    _add_security_scheme(app)
+    # Outermost first: Host check before anything else reads the request.
+    app.add_middleware(MetricsMiddleware, registry=app.state.metrics_registry)
+    app.add_middleware(BodyLimitMiddleware, limit=state.settings.max_json_bytes, exempt_prefixes=UPLOAD_PREFIXES)
+    app.add_middleware(HostAllowListMiddleware, allowed=state.settings.allowed_host_set())
+    return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    return [r for r in app.routes if isinstance(r, APIRoute)]
+
+
+def _swagger_assets() -> str:
+    import swagger_ui_bundle
+
+    return str(swagger_ui_bundle.swagger_ui_path)
+
+
+def _add_security_scheme(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = original()
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

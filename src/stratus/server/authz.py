@@ -1,0 +1,110 @@
+"""THE authorization choke point.
+
+Every API route is a ``SecuredRoute``. It declares the permission it needs in ``openapi_extra``
+(``requires(Permission.X)``); the route handler is wrapped so that authentication and the permission
+check run before anything else, request parsing included. A route that declares nothing is denied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from stratus.entities.roles import Permission
+from stratus.errors import AuthenticationError, PermissionDeniedError
+from stratus.server.services.auth import csrf_token_for
+from stratus.server.services.context import Caller
+from stratus.server.state import ServerState
+
+PERMISSION_KEY = "x-stratus-permission"
+SESSION_COOKIE = "stratus_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def requires(permission: Permission) -> dict[str, Any]:
+    """``openapi_extra`` for a route: the permission it needs, shown in the published contract too."""
+    extra: dict[str, Any] = {PERMISSION_KEY: permission.value}
+    if permission is not Permission.ANONYMOUS:
+        extra["security"] = [{"bearerAuth": []}]
+    return extra
+
+
+def declared_permission(route: APIRoute) -> Permission | None:
+    value = (route.openapi_extra or {}).get(PERMISSION_KEY)
+    return Permission(value) if value else None
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.stratus
+    return state
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _credentials(request: Request, state: ServerState) -> str | None:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("malformed Authorization header: send 'Authorization: Bearer <token>'")
+        return token.strip()
+    session = request.cookies.get(SESSION_COOKIE)
+    if session is None:
+        return None
+    # A cookie rides along with cross-site requests; bearer headers do not. So cookie-borne requests
+    # that change state must prove they come from our own pages.
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("origin")
+        if origin is None or not _origin_allowed(origin, state):
+            raise PermissionDeniedError("cross-origin request refused: the Origin header is missing or not allowed")
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or sent != csrf_token_for(session):
+            raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header for a session cookie")
+    return session
+
+
+def _origin_allowed(origin: str, state: ServerState) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(origin).hostname or "").lower()
+    return host in state.settings.allowed_host_set()
+
+
+async def authorize_request(request: Request, permission: Permission) -> None:
+    if permission is Permission.ANONYMOUS:
+        return
+    state = server_state(request)
+    token = _credentials(request, state)
+    caller = await run_in_threadpool(state.auth.authenticate, token, client_ip=client_ip(request))
+    workspace_name = request.path_params.get("workspace_name")
+    workspace = await run_in_threadpool(state.auth.authorize, caller, permission, workspace_name)
+    request.state.caller = caller
+    request.state.workspace = workspace
+
+
+class SecuredRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        permission = declared_permission(self)
+
+        async def secured_handler(request: Request) -> Response:
+            if permission is None:  # deny by default: an undeclared route is a bug, never an open door
+                raise PermissionDeniedError("this route declares no permission and is closed")
+            await authorize_request(request, permission)
+            return await handle(request)
+
+        return secured_handler
+
+
+def current_caller(request: Request) -> Caller:
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None:
+        raise AuthenticationError("a bearer token is required")
+    return caller

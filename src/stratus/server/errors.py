@@ -1,0 +1,102 @@
+"""One error shape for the Stratus API: ``{"error": {"code", "message", "field"}}``; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stratus.errors import StratusError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "ALREADY_EXISTS",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+_VALIDATION_CODES = {
+    "missing": "MISSING_FIELD",
+    "extra_forbidden": "UNKNOWN_FIELD",
+    "json_invalid": "MALFORMED_JSON",
+    "model_attributes_type": "WRONG_TYPE",
+    "dict_type": "WRONG_TYPE",
+    "list_type": "WRONG_TYPE",
+    "string_type": "WRONG_TYPE",
+    "int_type": "WRONG_TYPE",
+    "int_parsing": "WRONG_TYPE",
+    "bool_type": "WRONG_TYPE",
+    "bool_parsing": "WRONG_TYPE",
+    "float_type": "WRONG_TYPE",
+    "float_parsing": "WRONG_TYPE",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str | None:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or None
+
+
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    first = errors[0] if errors else {"type": "invalid", "loc": (), "msg": "invalid request"}
+    kind = str(first.get("type", "invalid"))
+    code = _VALIDATION_CODES.get(kind, "INVALID_VALUE")
+    field = _field_path(tuple(first.get("loc", ())))
+    if kind == "json_invalid":
+        message = "malformed JSON body: " + str(first.get("ctx", {}).get("error", first.get("msg")))
+        field = None
+    elif kind == "extra_forbidden":
+        message = f"unknown field {field!r}; remove it (see /docs for the fields this call takes)"
+    elif kind == "missing":
+        message = f"missing required field {field!r}"
+    else:
+        message = f"{field or 'request'}: {first.get('msg', 'invalid value')}"
+    body = error_body(code, message, field)
+    if len(errors) > 1:
+        body["error"]["details"] = [
+            {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg"))} for e in errors[:20]
+        ]
+    return JSONResponse(body, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StratusError)
+    async def _stratus_error(_request: Request, exc: StratusError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        message = exc.detail if isinstance(exc.detail, str) else code.lower().replace("_", " ")
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            error_body("INTERNAL_ERROR", "internal error; the server log has the details"), status_code=500
+        )

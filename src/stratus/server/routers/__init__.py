@@ -1,0 +1,1 @@
+"""Thin routers: parse, authorize (declared per route, enforced by ``SecuredRoute``), call a service."""

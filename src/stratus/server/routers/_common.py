@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from stratus.server.authz import SecuredRoute, current_caller, server_state
+from stratus.server.services.context import Caller
+from stratus.server.state import ServerState
+from stratus.store.base import Page
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+StateDep = Annotated[ServerState, Depends(server_state)]
+Top = Annotated[int, Query(ge=1, le=1000, description="Page size")]
+SkipToken = Annotated[str | None, Query(max_length=512, description="From next_link")]
+
+
+def secured_router(**kwargs: Any) -> APIRouter:
+    return APIRouter(route_class=SecuredRoute, **kwargs)
+
+
+async def call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Services are synchronous (SQLAlchemy sessions); keep them off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def list_body(request: Request, page: Page[T], convert: Callable[[T], Any]) -> dict[str, Any]:
+    next_link = None
+    if page.next_token:
+        next_link = str(request.url.include_query_params(skip_token=page.next_token))
+    return {"value": [convert(item) for item in page.items], "next_link": next_link}

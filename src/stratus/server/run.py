@@ -1,0 +1,94 @@
+"""Run the server in the foreground until Ctrl-C or SIGTERM (uvicorn shuts down gracefully on both)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import logging.handlers
+from pathlib import Path
+
+import uvicorn
+
+from stratus.config import LOOPBACK_HOSTS, Settings
+from stratus.server.app import create_app
+from stratus.server.state import StartupError, bootstrap, prepare_home
+
+log = logging.getLogger("stratus.server")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, ssl_certfile: Path | None, ssl_keyfile: Path | None, insecure: bool) -> None:
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise StartupError("--ssl-certfile and --ssl-keyfile go together: give both or neither")
+    if not is_loopback(host) and ssl_certfile is None and not insecure:
+        raise StartupError(
+            f"refusing to listen on {host} without TLS: tokens would cross the network in clear text; "
+            "give --ssl-certfile and --ssl-keyfile, or --insecure if something else terminates TLS"
+        )
+
+
+def configure_logging(settings: Settings) -> Path:
+    log_file = settings.logs_dir / "server.log"
+    handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=10 * 1024 * 1024, backupCount=5)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.addHandler(console)
+    return log_file
+
+
+def serve(
+    settings: Settings,
+    *,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+    insecure: bool = False,
+    announce: bool = True,
+) -> None:
+    check_exposure(settings.host, ssl_certfile, ssl_keyfile, insecure)
+    prepare_home(settings)
+    log_file = configure_logging(settings)
+    state = bootstrap(settings)
+    scheme = "https" if ssl_certfile else "http"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"{scheme}://{host}:{settings.port}"
+    if announce:
+        print(f"Stratus server on {url}  (home {settings.resolved_home}, logs {log_file})", flush=True)
+        if state.new_admin_token:
+            print(f"Server-admin token (shown only now, also saved to {settings.admin_token_path}):", flush=True)
+            print(f"  {state.new_admin_token}", flush=True)
+        else:
+            print(f"Server-admin token: in {settings.admin_token_path}", flush=True)
+        print(f"MLflow tracking URI of the default workspace: {url}/workspaces/default", flush=True)
+    log.info("starting on %s", url)
+    config = uvicorn.Config(
+        create_app(state),
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=15,
+        proxy_headers=False,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        state.close()
+        log.info("stopped")

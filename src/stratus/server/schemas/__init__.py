@@ -1,0 +1,91 @@
+"""Request and response bodies of the Stratus API. Requests forbid unknown fields."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stratus.entities import AccessToken, AuditEvent, RoleAssignment, User, Workspace
+
+T = TypeVar("T")
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListResponse(BaseModel, Generic[T]):
+    value: list[T]
+    next_link: str | None = None
+
+
+class WorkspaceCreate(Request):
+    name: str = Field(min_length=1, max_length=64)
+    display_name: str | None = Field(default=None, max_length=256)
+    description: str | None = Field(default=None, max_length=4096)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkspaceUpdate(Request):
+    display_name: str | None = Field(default=None, max_length=256)
+    description: str | None = Field(default=None, max_length=4096)
+    tags: dict[str, str] | None = None
+
+
+class WorkspaceDeletion(BaseModel):
+    workspace: str
+    deleted: bool
+    role_assignments: int
+    tokens: int
+    artifact_objects: int
+    artifact_bytes: int
+    artifact_uri: str
+
+
+class UserCreate(Request):
+    name: str = Field(min_length=1, max_length=64)
+    display_name: str | None = Field(default=None, max_length=256)
+    is_server_admin: bool = False
+
+
+class TokenCreate(Request):
+    user: str | None = Field(default=None, max_length=64, description="Defaults to the caller")
+    workspace: str | None = Field(default=None, max_length=64, description="Scope; none means every workspace")
+    name: str | None = Field(default=None, max_length=256)
+    expires_in: str | None = Field(
+        default=None, max_length=32, description="e.g. 30d, 12h, 1w; 'never'; default 90d"
+    )
+
+
+class RoleAssignmentCreate(Request):
+    user: str = Field(min_length=1, max_length=64)
+    role: str = Field(min_length=1, max_length=64, description="Owner, Contributor, Data Scientist, ...")
+
+
+class VersionInfo(BaseModel):
+    version: str
+    api_version: str = "v1"
+
+
+class Session(BaseModel):
+    csrf_token: str
+    expires_at: str | None
+
+
+__all__ = [
+    "AccessToken",
+    "AuditEvent",
+    "ListResponse",
+    "RoleAssignment",
+    "RoleAssignmentCreate",
+    "Session",
+    "TokenCreate",
+    "User",
+    "UserCreate",
+    "VersionInfo",
+    "Workspace",
+    "WorkspaceCreate",
+    "WorkspaceDeletion",
+    "WorkspaceUpdate",
+]

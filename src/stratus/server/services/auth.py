@@ -1,0 +1,119 @@
+"""Authentication and the one authorization decision every route goes through."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from stratus.entities.roles import Permission, Role, permissions_of
+from stratus.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from stratus.server.services.context import Caller
+from stratus.store.base import MetadataStore, WorkspaceRecord
+
+TOKEN_PREFIX = "stratus_"
+# Writing last_used_at on every request would turn reads into writes; once a minute is enough.
+_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def new_token_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast unsalted hash is safe and keeps lookup O(1).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token_for(session_token: str) -> str:
+    """The CSRF token paired with a session cookie: only the holder of the cookie value can compute it."""
+    return hmac.new(session_token.encode(), b"stratus csrf v1", hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Decision:
+    caller: Caller | None
+    workspace: WorkspaceRecord | None
+
+
+class AuthService:
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+
+    def authenticate(self, token: str | None, *, client_ip: str | None) -> Caller:
+        if not token:
+            raise AuthenticationError("a bearer token is required: send 'Authorization: Bearer <token>'")
+        record = self.store.tokens.find_by_hash(hash_token(token))
+        now = datetime.now(UTC)
+        reason = None
+        if record is None:
+            reason = "unknown token"
+        elif record.revoked_at is not None:
+            reason = "token revoked"
+        elif record.expires_at is not None and record.expires_at <= now:
+            reason = "token expired"
+        if reason is not None or record is None:
+            self.store.audit.append(
+                "auth.failed",
+                outcome="failure",
+                actor=record.user_name if record else None,
+                target=record.id if record else None,
+                client_ip=client_ip,
+                detail={"reason": reason},
+            )
+            raise AuthenticationError(f"{reason}; create a new one with 'stratus token create'")
+        user = self.store.users.get(record.user_name)
+        if user is None:  # the user was removed after the token was read
+            raise AuthenticationError("unknown token; create a new one with 'stratus token create'")
+        if record.last_used_at is None or now - record.last_used_at > _TOUCH_INTERVAL:
+            self.store.tokens.touch(record.id, now)
+        return Caller(
+            user_id=user.id,
+            user_name=user.name,
+            is_server_admin=user.is_server_admin,
+            token_id=record.id,
+            token_workspace_id=record.workspace_id,
+            token_workspace_name=record.workspace_name,
+            client_ip=client_ip,
+        )
+
+    def roles_in(self, caller: Caller, workspace: WorkspaceRecord) -> set[Role]:
+        return {Role(r) for r in self.store.role_assignments.roles_of(user_id=caller.user_id, workspace_id=workspace.id)}
+
+    def authorize(self, caller: Caller, permission: Permission, workspace_name: str | None) -> WorkspaceRecord | None:
+        """Allow or raise. Deny by default: every branch that does not return raises."""
+        if permission in (Permission.ANONYMOUS, Permission.AUTHENTICATED):
+            return None
+        if permission is Permission.SERVER_ADMIN:
+            if caller.is_server_admin and caller.token_workspace_id is None:
+                return None
+            raise PermissionDeniedError("only the server admin may do this (with a token not scoped to a workspace)")
+        if not permission.is_workspace_scoped or workspace_name is None:
+            raise PermissionDeniedError(f"permission {permission.value!r} needs a workspace in the URL")
+        workspace = self.store.workspaces.get(workspace_name)
+        if workspace is None:
+            raise NotFoundError(f"workspace {workspace_name!r} not found", field="workspace_name")
+        if caller.token_workspace_id is not None and caller.token_workspace_id != workspace.id:
+            raise PermissionDeniedError(
+                f"this token is scoped to workspace {caller.token_workspace_name!r}, not {workspace_name!r}"
+            )
+        if caller.is_server_admin:
+            return workspace
+        roles = self.roles_in(caller, workspace)
+        if permission in permissions_of(roles):
+            return workspace
+        granting = sorted(r.value for r in Role if permission in permissions_of({r}))
+        held = ", ".join(sorted(r.value for r in roles)) or "none"
+        raise PermissionDeniedError(
+            f"{permission.value} in workspace {workspace_name!r} needs one of the roles {', '.join(granting)}; "
+            f"you hold: {held}"
+        )
+
+    def can(self, caller: Caller, permission: Permission, workspace_name: str) -> bool:
+        try:
+            self.authorize(caller, permission, workspace_name)
+        except (PermissionDeniedError, NotFoundError):
+            return False
+        return True

@@ -1,0 +1,245 @@
+"""Users (the server admin's), their tokens and role assignments."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from stratus.entities import AccessToken, CreationContext, RoleAssignment, User
+from stratus.entities.roles import Permission, Role
+from stratus.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from stratus.server.services.auth import AuthService, hash_token, new_token_secret
+from stratus.server.services.context import Caller
+from stratus.server.services.names import check_user_name
+from stratus.store.base import MetadataStore, Page, RoleAssignmentRecord, TokenRecord, UserRecord
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+DEFAULT_TOKEN_LIFETIME = "90d"
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
+
+
+def parse_duration(text: str, field: str = "expires_in") -> timedelta | None:
+    """``30d``, ``12h``, ``1w2d``...; ``never`` means no expiry."""
+    value = text.strip().lower()
+    if value == "never":
+        return None
+    parts = _DURATION.findall(value)
+    if not parts or _DURATION.sub("", value).strip():
+        raise InvalidInputError(
+            f"invalid duration {text!r}: use a number and a unit s, m, h, d or w (e.g. 30d), or 'never'",
+            field=field,
+        )
+    total = timedelta(**{_UNITS[unit]: 0 for unit in _UNITS})
+    for amount, unit in parts:
+        total += timedelta(**{_UNITS[unit]: int(amount)})
+    if total <= timedelta(0) or total > MAX_TOKEN_LIFETIME:
+        raise InvalidInputError(f"duration {text!r} must be between 1s and 3650d", field=field)
+    return total
+
+
+def user_entity(record: UserRecord) -> User:
+    return User(
+        name=record.name,
+        id=record.id,
+        display_name=record.display_name,
+        is_server_admin=record.is_server_admin,
+        creation_context=CreationContext(created_at=record.created_at, created_by=record.created_by),
+    )
+
+
+def token_entity(record: TokenRecord, secret: str | None = None) -> AccessToken:
+    return AccessToken(
+        id=record.id,
+        user=record.user_name,
+        name=record.name,
+        workspace=record.workspace_name,
+        expires_at=record.expires_at,
+        revoked_at=record.revoked_at,
+        last_used_at=record.last_used_at,
+        creation_context=CreationContext(created_at=record.created_at, created_by=record.created_by),
+        token=secret,
+    )
+
+
+def assignment_entity(record: RoleAssignmentRecord) -> RoleAssignment:
+    return RoleAssignment(
+        id=record.id,
+        user=record.user_name,
+        role=record.role,
+        workspace=record.workspace_name,
+        creation_context=CreationContext(created_at=record.created_at, created_by=record.created_by),
+    )
+
+
+class UserService:
+    def __init__(self, store: MetadataStore, auth: AuthService) -> None:
+        self.store = store
+        self.auth = auth
+
+    # -- users -------------------------------------------------------------------------------
+    def create_user(self, caller: Caller | None, name: str, *, display_name: str | None = None,
+                    is_server_admin: bool = False) -> UserRecord:
+        check_user_name(name)
+        actor = caller.user_name if caller else None
+        record = self.store.users.create(
+            name, display_name=display_name, is_server_admin=is_server_admin, created_by=actor
+        )
+        self.store.audit.append(
+            "user.create", actor=actor, target=name, client_ip=caller.client_ip if caller else None,
+            detail={"is_server_admin": is_server_admin},
+        )
+        return record
+
+    def get_user(self, name: str, field: str = "user") -> UserRecord:
+        record = self.store.users.get(name)
+        if record is None:
+            raise NotFoundError(f"user {name!r} not found; the server admin creates users", field=field)
+        return record
+
+    # -- tokens ------------------------------------------------------------------------------
+    def create_token(
+        self,
+        caller: Caller,
+        *,
+        user: str | None = None,
+        workspace: str | None = None,
+        name: str | None = None,
+        expires_in: str | None = None,
+    ) -> tuple[TokenRecord, str]:
+        """Returns the record and the secret, which is never stored or shown again."""
+        owner = self.get_user(user) if user else self.get_user(caller.user_name)
+        workspace_id = None
+        if workspace is not None:
+            ws = self.store.workspaces.get(workspace)
+            if ws is None:
+                raise NotFoundError(f"workspace {workspace!r} not found", field="workspace")
+            workspace_id = ws.id
+        self._check_token_authority(caller, owner, workspace)
+        if caller.token_workspace_id is not None and workspace_id != caller.token_workspace_id:
+            raise PermissionDeniedError(
+                f"a token scoped to {caller.token_workspace_name!r} can only create tokens for that workspace",
+                field="workspace",
+            )
+        lifetime = parse_duration(expires_in or DEFAULT_TOKEN_LIFETIME)
+        expires_at = datetime.now(UTC) + lifetime if lifetime else None
+        secret = new_token_secret()
+        record = self.store.tokens.create(
+            user_id=owner.id,
+            token_hash=hash_token(secret),
+            name=name,
+            workspace_id=workspace_id,
+            expires_at=expires_at,
+            created_by=caller.user_name,
+        )
+        self.store.audit.append(
+            "token.create",
+            actor=caller.user_name,
+            workspace=workspace,
+            target=record.id,
+            client_ip=caller.client_ip,
+            detail={"user": owner.name, "expires_at": expires_at.isoformat() if expires_at else None},
+        )
+        return record, secret
+
+    def _check_token_authority(self, caller: Caller, owner: UserRecord, workspace: str | None) -> None:
+        """One's own tokens are one's own business; others' need the admin or an Owner of the workspace."""
+        if caller.is_server_admin and caller.token_workspace_id is None:
+            return
+        if owner.id == caller.user_id:
+            if workspace is not None and not self.auth.can(caller, Permission.READ, workspace):
+                raise PermissionDeniedError(f"you hold no role in workspace {workspace!r}", field="workspace")
+            return
+        if workspace is None:
+            raise PermissionDeniedError(
+                "a token for another user must be scoped to a workspace you own (pass workspace)",
+                field="workspace",
+            )
+        if not self.auth.can(caller, Permission.MANAGE_ACCESS, workspace):
+            raise PermissionDeniedError(
+                f"managing another user's tokens needs the Owner role in {workspace!r}", field="user"
+            )
+
+    def _may_manage_token(self, caller: Caller, token: TokenRecord) -> bool:
+        if token.user_id == caller.user_id:
+            return True
+        if caller.is_server_admin and caller.token_workspace_id is None:
+            return True
+        return token.workspace_name is not None and self.auth.can(
+            caller, Permission.MANAGE_ACCESS, token.workspace_name
+        )
+
+    def list_tokens(self, caller: Caller, *, user: str | None, limit: int, page_token: str | None) -> Page[TokenRecord]:
+        owner = self.get_user(user) if user else self.get_user(caller.user_name)
+        page = self.store.tokens.list(user_id=owner.id, limit=limit, page_token=page_token)
+        if owner.id == caller.user_id:
+            return page
+        visible = [t for t in page.items if self._may_manage_token(caller, t)]
+        if not visible and not (caller.is_server_admin and caller.token_workspace_id is None):
+            raise PermissionDeniedError(
+                f"listing {owner.name!r}'s tokens needs the server admin or the Owner role", field="user"
+            )
+        return Page(visible, page.next_token)
+
+    def get_token(self, caller: Caller, token_id: str) -> TokenRecord:
+        token = self.store.tokens.get(token_id)
+        if token is None or not self._may_manage_token(caller, token):
+            # Same answer whether it exists or not: token ids of others are not to be probed.
+            raise NotFoundError(f"token {token_id!r} not found", field="id")
+        return token
+
+    def revoke_token(self, caller: Caller, token_id: str) -> TokenRecord:
+        token = self.get_token(caller, token_id)
+        record = self.store.tokens.revoke(token.id, datetime.now(UTC))
+        self.store.audit.append(
+            "token.revoke",
+            actor=caller.user_name,
+            workspace=token.workspace_name,
+            target=token.id,
+            client_ip=caller.client_ip,
+            detail={"user": token.user_name},
+        )
+        return record
+
+    # -- roles -------------------------------------------------------------------------------
+    def assign_role(self, caller: Caller, workspace: str, user: str, role: str) -> RoleAssignmentRecord:
+        ws, owner, parsed = self._resolve_assignment(workspace, user, role)
+        record = self.store.role_assignments.assign(
+            workspace_id=ws, user_id=owner.id, role=parsed.value, created_by=caller.user_name
+        )
+        self.store.audit.append(
+            "role.assign", actor=caller.user_name, workspace=workspace, target=owner.name,
+            client_ip=caller.client_ip, detail={"role": parsed.value},
+        )
+        return record
+
+    def list_roles(self, workspace: str, *, user: str | None, limit: int,
+                   page_token: str | None) -> Page[RoleAssignmentRecord]:
+        ws = self.store.workspaces.get(workspace)
+        if ws is None:
+            raise NotFoundError(f"workspace {workspace!r} not found", field="workspace_name")
+        user_id = self.get_user(user).id if user else None
+        return self.store.role_assignments.list(
+            workspace_id=ws.id, user_id=user_id, limit=limit, page_token=page_token
+        )
+
+    def delete_role(self, caller: Caller, workspace: str, user: str, role: str) -> None:
+        ws, owner, parsed = self._resolve_assignment(workspace, user, role)
+        if not self.store.role_assignments.delete(workspace_id=ws, user_id=owner.id, role=parsed.value):
+            raise NotFoundError(
+                f"user {owner.name!r} holds no {parsed.value!r} role in workspace {workspace!r}", field="role"
+            )
+        self.store.audit.append(
+            "role.delete", actor=caller.user_name, workspace=workspace, target=owner.name,
+            client_ip=caller.client_ip, detail={"role": parsed.value},
+        )
+
+    def _resolve_assignment(self, workspace: str, user: str, role: str) -> tuple[str, UserRecord, Role]:
+        try:
+            parsed = Role.parse(role)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="role") from exc
+        ws = self.store.workspaces.get(workspace)
+        if ws is None:
+            raise NotFoundError(f"workspace {workspace!r} not found", field="workspace_name")
+        return ws.id, self.get_user(user), parsed

@@ -1,0 +1,136 @@
+"""Workspace use cases: create, list, show, update, delete (with what it removes)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stratus.entities import CreationContext, Workspace
+from stratus.entities.roles import Permission
+from stratus.errors import BadRequestError, NotFoundError
+from stratus.server.services.auth import AuthService
+from stratus.server.services.context import Caller
+from stratus.server.services.names import check_workspace_name
+from stratus.store.base import MetadataStore, Page, WorkspaceRecord
+
+if TYPE_CHECKING:
+    from stratus.artifacts import ArtifactStore
+
+DEFAULT_WORKSPACE = "default"
+
+
+def workspace_entity(record: WorkspaceRecord, base_url: str) -> Workspace:
+    return Workspace(
+        name=record.name,
+        display_name=record.display_name,
+        description=record.description,
+        tags=record.tags,
+        id=f"/workspaces/{record.name}",
+        mlflow_tracking_uri=f"{base_url.rstrip('/')}/workspaces/{record.name}",
+        creation_context=CreationContext(
+            created_at=record.created_at,
+            created_by=record.created_by,
+            last_modified_at=record.updated_at,
+            last_modified_by=record.updated_by,
+        ),
+    )
+
+
+class WorkspaceService:
+    def __init__(self, store: MetadataStore, artifacts: ArtifactStore, auth: AuthService) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self.auth = auth
+
+    def create(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        display_name: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> WorkspaceRecord:
+        check_workspace_name(name)
+        record = self.store.workspaces.create(
+            name, display_name=display_name, description=description, tags=tags, created_by=caller.user_name
+        )
+        self.store.audit.append(
+            "workspace.create", actor=caller.user_name, workspace=name, target=name, client_ip=caller.client_ip
+        )
+        return record
+
+    def ensure_default(self) -> WorkspaceRecord:
+        existing = self.store.workspaces.get(DEFAULT_WORKSPACE)
+        if existing is not None:
+            return existing
+        return self.store.workspaces.create(DEFAULT_WORKSPACE, description="The default workspace")
+
+    def list_for(self, caller: Caller, *, limit: int, page_token: str | None) -> Page[WorkspaceRecord]:
+        """The workspaces the caller can read: all for the admin, else those where the caller holds a role."""
+        if caller.is_server_admin and caller.token_workspace_id is None:
+            return self.store.workspaces.list(limit=limit, page_token=page_token)
+        if caller.token_workspace_name is not None:
+            names = [caller.token_workspace_name]
+        else:
+            assignments = self.store.role_assignments.list(user_id=caller.user_id, limit=10_000).items
+            names = sorted({a.workspace_name for a in assignments})
+        return self.store.workspaces.list(names=names, limit=limit, page_token=page_token)
+
+    def get(self, name: str) -> WorkspaceRecord:
+        record = self.store.workspaces.get(name)
+        if record is None:
+            raise NotFoundError(f"workspace {name!r} not found", field="name")
+        return record
+
+    def update(
+        self,
+        caller: Caller,
+        name: str,
+        *,
+        display_name: str | None,
+        description: str | None,
+        tags: dict[str, str] | None,
+    ) -> WorkspaceRecord:
+        record = self.store.workspaces.update(
+            name, display_name=display_name, description=description, tags=tags, updated_by=caller.user_name
+        )
+        self.store.audit.append(
+            "workspace.update", actor=caller.user_name, workspace=name, target=name, client_ip=caller.client_ip
+        )
+        return record
+
+    def deletion_summary(self, name: str) -> dict[str, Any]:
+        record = self.get(name)
+        assignments = self.store.role_assignments.list(workspace_id=record.id, limit=100_000).items
+        tokens = [t for t in self.store.tokens.list(limit=100_000).items if t.workspace_id == record.id]
+        objects = self.artifacts.sub(name).list("", recursive=True)
+        files = [o for o in objects if not o.is_dir]
+        return {
+            "workspace": name,
+            "role_assignments": len(assignments),
+            "tokens": len(tokens),
+            "artifact_objects": len(files),
+            "artifact_bytes": sum(o.size or 0 for o in files),
+            "artifact_uri": self.artifacts.full_uri(name),
+        }
+
+    def delete(self, caller: Caller, name: str, *, dry_run: bool = False) -> dict[str, Any]:
+        if name == DEFAULT_WORKSPACE:
+            raise BadRequestError("the 'default' workspace cannot be deleted", field="name", code="PROTECTED")
+        summary = self.deletion_summary(name)
+        if dry_run:
+            return {**summary, "deleted": False}
+        self.store.workspaces.delete(name)
+        self.artifacts.sub(name).delete_tree("")
+        self.store.audit.append(
+            "workspace.delete",
+            actor=caller.user_name,
+            workspace=name,
+            target=name,
+            client_ip=caller.client_ip,
+            detail=summary,
+        )
+        return {**summary, "deleted": True}
+
+    def can_manage(self, caller: Caller, name: str) -> bool:
+        return self.auth.can(caller, Permission.MANAGE_ACCESS, name)

@@ -1,0 +1,121 @@
+"""Start-up: open the stores, migrate, create the admin token and master key on an empty store."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stratus.config import Settings
+from stratus.secrets import master_key
+from stratus.server.services.auth import AuthService, hash_token, new_token_secret
+from stratus.server.services.users import UserService
+from stratus.server.services.workspaces import WorkspaceService
+from stratus.store.base import MetadataStore
+from stratus.store.sql import SqlMetadataStore, make_engine, migration_lock, upgrade
+
+if TYPE_CHECKING:
+    from stratus.artifacts import ArtifactStore
+
+log = logging.getLogger(__name__)
+ADMIN_USER = "admin"
+
+
+class StartupError(RuntimeError):
+    """The server must not start; the message says what to fix."""
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    store: MetadataStore
+    artifacts: ArtifactStore
+    master_key: bytes
+    # Set only on the start that created the store, so that start can print it once.
+    new_admin_token: str | None = None
+    auth: AuthService = field(init=False)
+    users: UserService = field(init=False)
+    workspaces: WorkspaceService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auth = AuthService(self.store)
+        self.users = UserService(self.store, self.auth)
+        self.workspaces = WorkspaceService(self.store, self.artifacts, self.auth)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def prepare_home(settings: Settings) -> Path:
+    home = settings.resolved_home
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def bootstrap(settings: Settings) -> ServerState:
+    """Open everything the server needs; safe to run from several processes at once."""
+    from stratus.artifacts import open_artifact_store
+
+    prepare_home(settings)
+    engine = make_engine(settings.resolved_database_url)
+    store = SqlMetadataStore(engine)
+    artifacts = open_artifact_store(settings.resolved_artifact_uri)
+    try:
+        with migration_lock(engine):
+            upgrade(engine)
+            if store.is_empty():
+                key, token = _initialise(settings, store)
+            else:
+                key, token = _load_key(settings, store), None
+            state = ServerState(settings, store, artifacts, key, new_admin_token=token)
+            state.workspaces.ensure_default()
+    except BaseException:
+        store.close()
+        raise
+    return state
+
+
+def _initialise(settings: Settings, store: MetadataStore) -> tuple[bytes, str]:
+    """First start on an empty store: master key, admin user and token, default workspace."""
+    key = master_key.read(settings.master_key, settings.master_key_path)
+    if key is None:
+        text = master_key.generate()
+        master_key.write_private(settings.master_key_path, text + "\n")
+        key = master_key.decode(text, source=str(settings.master_key_path))
+    store.settings.set(master_key.CHECK_SETTING, master_key.check_value(key))
+    # The file comes before the rows: a crash in between leaves an empty store, and the next start
+    # simply overwrites the file; never a stored hash whose token nobody holds.
+    secret = new_token_secret()
+    master_key.write_private(settings.admin_token_path, secret + "\n")
+    admin = store.users.create(ADMIN_USER, display_name="Server admin", is_server_admin=True)
+    token = store.tokens.create(user_id=admin.id, token_hash=hash_token(secret), name="server admin")
+    store.audit.append("token.create", actor=ADMIN_USER, target=token.id, detail={"user": ADMIN_USER})
+    store.audit.append("server.initialise", actor=ADMIN_USER, detail={"home": str(settings.resolved_home)})
+    return key, secret
+
+
+def _load_key(settings: Settings, store: MetadataStore) -> bytes:
+    try:
+        key = master_key.read(settings.master_key, settings.master_key_path)
+    except master_key.MasterKeyError as exc:
+        raise StartupError(str(exc)) from exc
+    if key is None:
+        raise StartupError(
+            f"refusing to start: the store is not empty but no master key is readable; "
+            f"restore {settings.master_key_path} or set STRATUS_MASTER_KEY"
+        )
+    expected = store.settings.get(master_key.CHECK_SETTING)
+    if expected is not None and expected != master_key.check_value(key):
+        source = "STRATUS_MASTER_KEY" if settings.master_key else str(settings.master_key_path)
+        raise StartupError(
+            f"refusing to start: the master key from {source} is not the one this store was created with; "
+            f"restore {settings.master_key_path} or set STRATUS_MASTER_KEY to the original key"
+        )
+    return key
+
+
+def admin_token_is_readable(path: Path) -> bool:
+    return os.access(path, os.R_OK)

@@ -1,0 +1,1 @@
+"""Metadata store: per-domain ABCs and their SQL implementation."""

@@ -1,0 +1,131 @@
+"""The same behaviour from every metadata-store backend (sqlite and postgresql)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from stratus.errors import ConflictError, NotFoundError
+from stratus.store.sql import SqlMetadataStore, open_store
+
+
+@pytest.fixture
+def store(database_url: str):
+    s = open_store(database_url)
+    yield s
+    s.close()
+
+
+def test_empty_store_then_not(store: SqlMetadataStore) -> None:
+    assert store.is_empty()
+    store.users.create("alice")
+    assert not store.is_empty()
+    store.ping()
+
+
+def test_workspace_crud_and_conflict(store: SqlMetadataStore) -> None:
+    created = store.workspaces.create("ws-one", description="d", tags={"team": "x"}, created_by="alice")
+    assert created.created_at.tzinfo is not None
+    assert store.workspaces.get("ws-one") == created
+    with pytest.raises(ConflictError):
+        store.workspaces.create("ws-one")
+    updated = store.workspaces.update("ws-one", display_name="One", updated_by="bob")
+    assert (updated.display_name, updated.description, updated.tags) == ("One", "d", {"team": "x"})
+    assert updated.updated_by == "bob"
+    store.workspaces.delete("ws-one")
+    assert store.workspaces.get("ws-one") is None
+    with pytest.raises(NotFoundError):
+        store.workspaces.delete("ws-one")
+
+
+def test_workspace_paging_is_complete_and_ordered(store: SqlMetadataStore) -> None:
+    names = [f"ws-{i:03d}" for i in range(23)]
+    for name in reversed(names):
+        store.workspaces.create(name)
+    seen, token = [], None
+    while True:
+        page = store.workspaces.list(limit=5, page_token=token)
+        seen += [w.name for w in page.items]
+        token = page.next_token
+        if token is None:
+            break
+    assert seen == names
+    only = store.workspaces.list(names=["ws-003", "ws-010", "nope"])
+    assert [w.name for w in only.items] == ["ws-003", "ws-010"]
+
+
+def test_tokens_lookup_revoke_touch(store: SqlMetadataStore) -> None:
+    user = store.users.create("alice")
+    ws = store.workspaces.create("team")
+    expires = datetime.now(UTC) + timedelta(days=1)
+    token = store.tokens.create(user_id=user.id, token_hash="a" * 64, workspace_id=ws.id, expires_at=expires)
+    assert token.user_name == "alice" and token.workspace_name == "team"
+    assert store.tokens.find_by_hash("a" * 64) == token
+    assert store.tokens.find_by_hash("b" * 64) is None
+    now = datetime.now(UTC)
+    store.tokens.touch(token.id, now)
+    first = store.tokens.revoke(token.id, now)
+    again = store.tokens.revoke(token.id, now + timedelta(hours=1))
+    assert first.revoked_at == again.revoked_at
+    assert abs((first.revoked_at - now).total_seconds()) < 1
+    assert [t.id for t in store.tokens.list(user_id=user.id).items] == [token.id]
+    with pytest.raises(NotFoundError):
+        store.tokens.revoke("tok_missing", now)
+
+
+def test_role_assignments_idempotent_and_removed_with_workspace(store: SqlMetadataStore) -> None:
+    user = store.users.create("alice")
+    ws = store.workspaces.create("team")
+    a = store.role_assignments.assign(workspace_id=ws.id, user_id=user.id, role="Reader")
+    b = store.role_assignments.assign(workspace_id=ws.id, user_id=user.id, role="Reader")
+    assert a == b
+    store.role_assignments.assign(workspace_id=ws.id, user_id=user.id, role="Owner")
+    assert store.role_assignments.roles_of(user_id=user.id, workspace_id=ws.id) == {"Reader", "Owner"}
+    assert store.role_assignments.delete(workspace_id=ws.id, user_id=user.id, role="Reader")
+    assert not store.role_assignments.delete(workspace_id=ws.id, user_id=user.id, role="Reader")
+    store.tokens.create(user_id=user.id, token_hash="c" * 64, workspace_id=ws.id)
+    store.workspaces.delete("team")
+    assert store.role_assignments.list(user_id=user.id).items == []
+    assert store.tokens.list(user_id=user.id).items == []
+
+
+def test_concurrent_role_assign_makes_one_row(store: SqlMetadataStore) -> None:
+    user = store.users.create("alice")
+    ws = store.workspaces.create("team")
+    errors: list[BaseException] = []
+
+    def assign() -> None:
+        try:
+            store.role_assignments.assign(workspace_id=ws.id, user_id=user.id, role="Owner")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=assign) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(store.role_assignments.list(workspace_id=ws.id).items) == 1
+
+
+def test_audit_log_is_append_only(store: SqlMetadataStore) -> None:
+    first = store.audit.append("auth.failed", outcome="failure", detail={"reason": "unknown token"})
+    second = store.audit.append("token.create", actor="admin", target="tok_1")
+    assert [e.id for e in store.audit.list().items] == [second.id, first.id]
+    assert [e.id for e in store.audit.list(action="auth.failed").items] == [first.id]
+    for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert len(store.audit.list().items) == 2
+
+
+def test_settings_roundtrip(store: SqlMetadataStore) -> None:
+    assert store.settings.get("k") is None
+    store.settings.set("k", "v1")
+    store.settings.set("k", "v2")
+    assert store.settings.get("k") == "v2"

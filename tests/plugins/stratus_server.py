@@ -1,0 +1,148 @@
+"""Fixtures for a Stratus server: in-process (ASGI test client) and as a real process on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from stratus.config import Settings
+from stratus.server.app import create_app
+from stratus.server.state import ServerState, bootstrap
+
+TEST_HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((TEST_HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", port=free_port())
+
+
+@pytest.fixture
+def server_state(settings: Settings) -> Iterator[ServerState]:
+    state = bootstrap(settings)
+    try:
+        yield state
+    finally:
+        state.close()
+
+
+@pytest.fixture
+def admin_token(server_state: ServerState) -> str:
+    assert server_state.new_admin_token
+    return server_state.new_admin_token
+
+
+@pytest.fixture
+def api(server_state: ServerState) -> Iterator[TestClient]:
+    """The app in-process, with no credentials; pass headers per call."""
+    with TestClient(create_app(server_state), base_url=f"http://{TEST_HOST}:{server_state.settings.port}") as c:
+        yield c
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def admin(api: TestClient, admin_token: str) -> TestClient:
+    api.headers.update(bearer(admin_token))
+    return api
+
+
+@dataclass
+class LiveServer:
+    url: str
+    home: Path
+    port: int
+    process: subprocess.Popen[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def admin_token(self) -> str:
+        return (self.home / "admin-token").read_text().strip()
+
+    def output(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return int(self.process.returncode)
+
+
+def start_server(
+    home: Path,
+    *,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    port: int | None = None,
+    wait: bool = True,
+    timeout: float = 60,
+) -> LiveServer:
+    port = port or free_port()
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    log_path = home.parent / f"server-{port}.out"
+    home.parent.mkdir(parents=True, exist_ok=True)
+    out = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stratus", "server", "start", "--host", TEST_HOST, "--port", str(port),
+         "--home", str(home), *args],
+        stdout=out, stderr=subprocess.STDOUT, env=full_env, text=True,
+    )
+    server = LiveServer(f"http://{TEST_HOST}:{port}", home, port, process, log_path, full_env)
+    if wait:
+        wait_ready(server, timeout)
+    return server
+
+
+def wait_ready(server: LiveServer, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.output()}")
+        try:
+            if httpx.get(server.url + "/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server not ready within {timeout}s:\n{server.output()}")
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    server = start_server(tmp_path / "live-home")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def as_json(response: httpx.Response) -> Any:
+    assert response.headers.get("content-type", "").startswith("application/json"), response.text
+    return response.json()

@@ -1,0 +1,74 @@
+"""The route table: every route declares a permission, and every non-anonymous one refuses anonymity."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Mount
+
+from stratus.entities.roles import Permission
+from stratus.server.app import ANONYMOUS_MOUNTS, api_routes, create_app
+from stratus.server.authz import SecuredRoute, declared_permission
+from stratus.server.state import ServerState
+
+# DESIGN.md §5: the only anonymous paths.
+ANONYMOUS_PATHS = {"/", "/health", "/ready", "/docs"}
+
+
+def test_every_route_is_secured_and_declares_a_permission(server_state: ServerState) -> None:
+    app = create_app(server_state)
+    for route in app.routes:
+        if isinstance(route, Mount):
+            assert route.path in ANONYMOUS_MOUNTS, f"unexpected mount {route.path}"
+            continue
+        assert isinstance(route, SecuredRoute), f"{route.path} bypasses the choke point"
+        assert declared_permission(route) is not None, f"{route.path} declares no permission"
+    anonymous = {r.path for r in api_routes(app) if declared_permission(r) is Permission.ANONYMOUS}
+    assert anonymous == ANONYMOUS_PATHS
+
+
+def _fill(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "default", path)
+
+
+def test_every_protected_route_answers_401_anonymously(api: TestClient) -> None:
+    checked = 0
+    for route in api_routes(api.app):  # type: ignore[arg-type]
+        permission = declared_permission(route)
+        for method in sorted(route.methods or ()):
+            response = api.request(method, _fill(route.path), json={})
+            if permission is Permission.ANONYMOUS:
+                assert response.status_code < 400, (method, route.path, response.text)
+                continue
+            checked += 1
+            assert response.status_code == 401, (method, route.path, response.status_code, response.text)
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert checked >= 15
+
+
+def test_route_without_permission_is_denied_even_with_a_token(server_state: ServerState, admin_token: str) -> None:
+    app = create_app(server_state)
+    app.router.route_class = SecuredRoute
+
+    @app.get("/api/v1/forgotten")
+    async def forgotten() -> dict[str, str]:
+        return {"leak": "yes"}
+
+    route = next(r for r in app.routes if isinstance(r, APIRoute) and r.path == "/api/v1/forgotten")
+    assert isinstance(route, SecuredRoute) and declared_permission(route) is None
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        response = client.get("/api/v1/forgotten", headers={"Authorization": f"Bearer {admin_token}"})
+    assert response.status_code == 403
+    assert "declares no permission" in response.json()["error"]["message"]
+
+
+def test_bad_tokens_are_refused_and_audited(api: TestClient, server_state: ServerState) -> None:
+    for header in ("Bearer nope", "Basic abc", "Bearer ", "Bearer stratus_" + "x" * 43):
+        response = api.get("/api/v1/me", headers={"Authorization": header})
+        assert response.status_code == 401, header
+    failures = server_state.store.audit.list(action="auth.failed").items
+    assert len(failures) == 2  # malformed headers are refused before any lookup
+    assert all(f.outcome == "failure" and f.client_ip for f in failures)
