@@ -53,7 +53,9 @@ def admin_token(server_state: ServerState) -> str:
 @pytest.fixture
 def api(server_state: ServerState) -> Iterator[TestClient]:
     """The app in-process, with no credentials; pass headers per call."""
-    with TestClient(create_app(server_state), base_url=f"http://{TEST_HOST}:{server_state.settings.port}") as c:
+    with TestClient(
+        create_app(server_state), base_url=f"http://{TEST_HOST}:{server_state.settings.port}"
+    ) as c:
         yield c
 
 
@@ -107,12 +109,11 @@ def start_server(
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     log_path = home.parent / f"server-{port}.out"
     home.parent.mkdir(parents=True, exist_ok=True)
-    out = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stratus", "server", "start", "--host", TEST_HOST, "--port", str(port),
-         "--home", str(home), *args],
-        stdout=out, stderr=subprocess.STDOUT, env=full_env, text=True,
-    )
+    command = [sys.executable, "-m", "stratus", "server", "start", "--host", TEST_HOST, "--port", str(port)]
+    with log_path.open("w") as out:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [*command, "--home", str(home), *args], stdout=out, stderr=subprocess.STDOUT, env=full_env, text=True
+        )
     server = LiveServer(f"http://{TEST_HOST}:{port}", home, port, process, log_path, full_env)
     if wait:
         wait_ready(server, timeout)

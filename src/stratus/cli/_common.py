@@ -35,7 +35,8 @@ class OutputFormat(StrEnum):
 
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="json (the API's body) or table")]
 WorkspaceOpt = Annotated[
-    str | None, typer.Option("--workspace-name", "-w", help="Workspace; default from STRATUS_WORKSPACE or login")
+    str | None,
+    typer.Option("--workspace-name", "-w", help="Workspace; default from STRATUS_WORKSPACE or login"),
 ]
 ResourceGroupOpt = Annotated[
     str | None, typer.Option("--resource-group", "-g", help="Accepted for az compatibility; ignored")
@@ -56,7 +57,9 @@ def client(
         if value:
             stderr.print(f"warning: {flag} is an Azure option; Stratus ignores it")
     connection = client_profile.resolve(url, None, workspace)
-    return MLClient(connection.token, workspace_name=connection.workspace or "default", endpoint=connection.url)
+    return MLClient(
+        connection.token, workspace_name=connection.workspace or "default", endpoint=connection.url
+    )
 
 
 def _plain(value: Any) -> Any:

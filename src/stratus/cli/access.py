@@ -37,7 +37,9 @@ UserOpt = Annotated[str, typer.Option("--user", "-u", help="User name")]
 def user_create(
     name: Annotated[str, typer.Option("--name", "-n")],
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
-    server_admin: Annotated[bool, typer.Option("--server-admin", help="May create workspaces and users")] = False,
+    server_admin: Annotated[
+        bool, typer.Option("--server-admin", help="May create workspaces and users")
+    ] = False,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
@@ -45,8 +47,11 @@ def user_create(
 ) -> None:
     """Create a user. Give them access with 'stratus role assign' and a token with 'stratus token create'."""
     ml = client(None, url, resource_group, subscription)
-    emit(ml.users.create(User(name=name, display_name=display_name, is_server_admin=server_admin)), output,
-         USER_COLUMNS)
+    emit(
+        ml.users.create(User(name=name, display_name=display_name, is_server_admin=server_admin)),
+        output,
+        USER_COLUMNS,
+    )
 
 
 @user_app.command("list")
@@ -124,8 +129,12 @@ def token_revoke(
 @handle_errors
 def role_assign(
     user: UserOpt,
-    role: Annotated[str, typer.Option("--role", "-r", help="Owner, Contributor, 'Data Scientist', "
-                                                          "'Compute Operator' or Reader")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", "-r", help="Owner, Contributor, 'Data Scientist', 'Compute Operator' or Reader"
+        ),
+    ],
     workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,

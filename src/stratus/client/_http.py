@@ -45,9 +45,8 @@ class Transport:
 
     @staticmethod
     def _decode(response: httpx.Response) -> Any:
-        if response.status_code == 204 or not response.content:
-            if response.is_success:
-                return None
+        if (response.status_code == 204 or not response.content) and response.is_success:
+            return None
         try:
             body = response.json()
         except ValueError:

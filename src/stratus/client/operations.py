@@ -58,12 +58,16 @@ class WorkspaceOperations(_Operations):
         return self._entities(Workspace, "/api/v1/workspaces")
 
     def begin_create(self, workspace: Workspace, **_azure_only: Any) -> LROPoller[Workspace]:
-        body = workspace.model_dump(include={"name", "display_name", "description", "tags"}, exclude_none=True)
+        body = workspace.model_dump(
+            include={"name", "display_name", "description", "tags"}, exclude_none=True
+        )
         return LROPoller(self._entity(Workspace, "POST", "/api/v1/workspaces", json=body))
 
     def begin_update(self, workspace: Workspace, **_azure_only: Any) -> LROPoller[Workspace]:
         body = workspace.model_dump(include={"display_name", "description", "tags"}, exclude_none=True)
-        return LROPoller(self._entity(Workspace, "PATCH", f"/api/v1/workspaces/{_q(workspace.name)}", json=body))
+        return LROPoller(
+            self._entity(Workspace, "PATCH", f"/api/v1/workspaces/{_q(workspace.name)}", json=body)
+        )
 
     def begin_delete(
         self,

@@ -64,7 +64,11 @@ def resolve(url: str | None = None, token: str | None = None, workspace: str | N
     profile = load_profile()
     chosen_url = url or os.environ.get("STRATUS_URL") or profile.get("url") or DEFAULT_URL
     chosen_token = token or os.environ.get("STRATUS_TOKEN")
-    if not chosen_token and profile.get("token") and (not profile.get("url") or profile.get("url") == chosen_url):
+    if (
+        not chosen_token
+        and profile.get("token")
+        and (not profile.get("url") or profile.get("url") == chosen_url)
+    ):
         chosen_token = profile["token"]
     if not chosen_token and chosen_url.rstrip("/") == DEFAULT_URL:
         chosen_token = read_token_file(home_dir() / "admin-token")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from stratus.entities._base import CreationContext, Entity
 
 
@@ -42,7 +44,7 @@ class Principal(Entity):
     is_server_admin: bool = False
     token_id: str | None = None
     token_workspace: str | None = None
-    roles: dict[str, list[str]] = {}
+    roles: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class AuditEvent(Entity):
@@ -54,4 +56,4 @@ class AuditEvent(Entity):
     workspace: str | None = None
     target: str | None = None
     client_ip: str | None = None
-    detail: dict[str, object] = {}
+    detail: dict[str, object] = Field(default_factory=dict)

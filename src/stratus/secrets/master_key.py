@@ -1,4 +1,4 @@
-"""The master key: 32 random bytes, base64url on one line, in ``<home>/master.key`` or ``STRATUS_MASTER_KEY``."""
+"""The master key: 32 random bytes, base64url, one line, in ``<home>/master.key`` or STRATUS_MASTER_KEY."""
 
 from __future__ import annotations
 

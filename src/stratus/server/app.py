@@ -38,7 +38,9 @@ def create_app(state: ServerState) -> FastAPI:
     _add_security_scheme(app)
     # Outermost first: Host check before anything else reads the request.
     app.add_middleware(MetricsMiddleware, registry=app.state.metrics_registry)
-    app.add_middleware(BodyLimitMiddleware, limit=state.settings.max_json_bytes, exempt_prefixes=UPLOAD_PREFIXES)
+    app.add_middleware(
+        BodyLimitMiddleware, limit=state.settings.max_json_bytes, exempt_prefixes=UPLOAD_PREFIXES
+    )
     app.add_middleware(HostAllowListMiddleware, allowed=state.settings.allowed_host_set())
     return app
 

@@ -63,7 +63,9 @@ def _credentials(request: Request, state: ServerState) -> str | None:
     if request.method not in SAFE_METHODS:
         origin = request.headers.get("origin")
         if origin is None or not _origin_allowed(origin, state):
-            raise PermissionDeniedError("cross-origin request refused: the Origin header is missing or not allowed")
+            raise PermissionDeniedError(
+                "cross-origin request refused: the Origin header is missing or not allowed"
+            )
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or sent != csrf_token_for(session):
             raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header for a session cookie")

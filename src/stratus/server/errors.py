@@ -60,7 +60,9 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     code = _VALIDATION_CODES.get(kind, "INVALID_VALUE")
     field = _field_path(tuple(first.get("loc", ())))
     if kind == "json_invalid":
-        message = "malformed JSON body: " + str(first.get("ctx", {}).get("error", first.get("msg")))
+        context = first.get("ctx") or {}
+        detail = context.get("error") if isinstance(context, dict) else None
+        message = f"malformed JSON body: {detail or first.get('msg')}"
         field = None
     elif kind == "extra_forbidden":
         message = f"unknown field {field!r}; remove it (see /docs for the fields this call takes)"

@@ -18,7 +18,10 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": payload})
@@ -50,7 +53,9 @@ class HostAllowListMiddleware:
             if host not in self.allowed and "*" not in self.allowed:
                 if scope["type"] == "http":
                     await _send_json(
-                        send, 400, _error("BAD_HOST", f"Host {host!r} is not served here; see STRATUS_ALLOWED_HOSTS")
+                        send,
+                        400,
+                        _error("BAD_HOST", f"Host {host!r} is not served here; see STRATUS_ALLOWED_HOSTS"),
                     )
                 return
         await self.app(scope, receive, send)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import logging.handlers
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -14,6 +16,17 @@ from stratus.server.app import create_app
 from stratus.server.state import StartupError, bootstrap, prepare_home
 
 log = logging.getLogger("stratus.server")
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, killing the process before our own
+    clean-up runs. Forget the captured signal instead: we close the store, log, and exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 def is_loopback(host: str) -> bool:
@@ -69,7 +82,9 @@ def serve(
     if announce:
         print(f"Stratus server on {url}  (home {settings.resolved_home}, logs {log_file})", flush=True)
         if state.new_admin_token:
-            print(f"Server-admin token (shown only now, also saved to {settings.admin_token_path}):", flush=True)
+            print(
+                f"Server-admin token (shown only now, also saved to {settings.admin_token_path}):", flush=True
+            )
             print(f"  {state.new_admin_token}", flush=True)
         else:
             print(f"Server-admin token: in {settings.admin_token_path}", flush=True)
@@ -88,7 +103,7 @@ def serve(
         proxy_headers=False,
     )
     try:
-        uvicorn.Server(config).run()
+        _Server(config).run()
     finally:
         state.close()
         log.info("stopped")

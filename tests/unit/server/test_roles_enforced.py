@@ -54,13 +54,16 @@ def test_role_matrix(api: TestClient, team: dict[str, str], role: str) -> None:
             assert response.json()["error"]["code"] == "PERMISSION_DENIED"
 
 
-def test_role_changes_and_revocation_take_effect_at_once(admin: TestClient, api: TestClient,
-                                                          team: dict[str, str]) -> None:
+def test_role_changes_and_revocation_take_effect_at_once(
+    admin: TestClient, api: TestClient, team: dict[str, str]
+) -> None:
     reader = bearer(team["Reader"])
     assert api.patch("/api/v1/workspaces/team", json={"description": "x"}, headers=reader).status_code == 403
     admin.post("/api/v1/workspaces/team/role-assignments", json={"user": "reader", "role": "Contributor"})
     assert api.patch("/api/v1/workspaces/team", json={"description": "x"}, headers=reader).status_code == 200
-    r = admin.delete("/api/v1/workspaces/team/role-assignments", params={"user": "reader", "role": "Contributor"})
+    r = admin.delete(
+        "/api/v1/workspaces/team/role-assignments", params={"user": "reader", "role": "Contributor"}
+    )
     assert r.status_code == 204
     assert api.patch("/api/v1/workspaces/team", json={"description": "x"}, headers=reader).status_code == 403
     token_id = api.get("/api/v1/me", headers=reader).json()["token_id"]

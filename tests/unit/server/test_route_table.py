@@ -49,7 +49,9 @@ def test_every_protected_route_answers_401_anonymously(api: TestClient) -> None:
     assert checked >= 15
 
 
-def test_route_without_permission_is_denied_even_with_a_token(server_state: ServerState, admin_token: str) -> None:
+def test_route_without_permission_is_denied_even_with_a_token(
+    server_state: ServerState, admin_token: str
+) -> None:
     app = create_app(server_state)
     app.router.route_class = SecuredRoute
 

@@ -53,13 +53,18 @@ async def metrics(request: Request) -> Response:
 
 
 @router.get(
-    "/api/v1/version", tags=["meta"], response_model=VersionInfo, openapi_extra=requires(Permission.AUTHENTICATED)
+    "/api/v1/version",
+    tags=["meta"],
+    response_model=VersionInfo,
+    openapi_extra=requires(Permission.AUTHENTICATED),
 )
 async def version() -> VersionInfo:
     return VersionInfo(version=__version__)
 
 
-@router.get("/api/v1/me", tags=["meta"], response_model=Principal, openapi_extra=requires(Permission.AUTHENTICATED))
+@router.get(
+    "/api/v1/me", tags=["meta"], response_model=Principal, openapi_extra=requires(Permission.AUTHENTICATED)
+)
 async def me(
     request: Request,
     caller: CallerDep,
@@ -97,7 +102,8 @@ _DOCS_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Stratus 
 <label>Token <input id="token" type="password" size="60" autocomplete="off"></label>
 <button type="submit">Authorize</button>
 <span id="status" style="margin-left:1em"></span>
-<div style="font-size:small">The API contract needs a token too: paste one (e.g. from ~/.stratus/admin-token).</div>
+<div style="font-size:small">The API contract needs a token too: paste one
+(e.g. from ~/.stratus/admin-token).</div>
 </form><div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script>
@@ -120,4 +126,3 @@ document.getElementById('auth').addEventListener('submit', async (event) => {
 @router.get("/docs", include_in_schema=False, openapi_extra=requires(Permission.ANONYMOUS))
 async def docs() -> HTMLResponse:
     return HTMLResponse(docs_html("/openapi.json"))
-

@@ -34,7 +34,9 @@ async def list_workspaces(
 
 
 @router.post("", status_code=201, response_model=Workspace, openapi_extra=requires(Permission.SERVER_ADMIN))
-async def create_workspace(body: WorkspaceCreate, request: Request, caller: CallerDep, state: StateDep) -> Workspace:
+async def create_workspace(
+    body: WorkspaceCreate, request: Request, caller: CallerDep, state: StateDep
+) -> Workspace:
     record = await call(
         state.workspaces.create,
         caller,
@@ -51,7 +53,9 @@ async def get_workspace(workspace_name: WorkspaceName, request: Request, state: 
     return workspace_entity(await call(state.workspaces.get, workspace_name), base_url(request))
 
 
-@router.patch("/{workspace_name}", response_model=Workspace, openapi_extra=requires(Permission.UPDATE_SETTINGS))
+@router.patch(
+    "/{workspace_name}", response_model=Workspace, openapi_extra=requires(Permission.UPDATE_SETTINGS)
+)
 async def update_workspace(
     workspace_name: WorkspaceName, body: WorkspaceUpdate, request: Request, caller: CallerDep, state: StateDep
 ) -> Workspace:

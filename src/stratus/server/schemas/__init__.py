@@ -51,7 +51,9 @@ class UserCreate(Request):
 
 class TokenCreate(Request):
     user: str | None = Field(default=None, max_length=64, description="Defaults to the caller")
-    workspace: str | None = Field(default=None, max_length=64, description="Scope; none means every workspace")
+    workspace: str | None = Field(
+        default=None, max_length=64, description="Scope; none means every workspace"
+    )
     name: str | None = Field(default=None, max_length=256)
     expires_in: str | None = Field(
         default=None, max_length=32, description="e.g. 30d, 12h, 1w; 'never'; default 90d"

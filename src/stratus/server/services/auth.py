@@ -13,7 +13,7 @@ from stratus.errors import AuthenticationError, NotFoundError, PermissionDeniedE
 from stratus.server.services.context import Caller
 from stratus.store.base import MetadataStore, WorkspaceRecord
 
-TOKEN_PREFIX = "stratus_"
+TOKEN_PREFIX = "stratus_"  # noqa: S105 - a prefix, not a secret
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough.
 _TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -80,16 +80,23 @@ class AuthService:
         )
 
     def roles_in(self, caller: Caller, workspace: WorkspaceRecord) -> set[Role]:
-        return {Role(r) for r in self.store.role_assignments.roles_of(user_id=caller.user_id, workspace_id=workspace.id)}
+        return {
+            Role(r)
+            for r in self.store.role_assignments.roles_of(user_id=caller.user_id, workspace_id=workspace.id)
+        }
 
-    def authorize(self, caller: Caller, permission: Permission, workspace_name: str | None) -> WorkspaceRecord | None:
+    def authorize(
+        self, caller: Caller, permission: Permission, workspace_name: str | None
+    ) -> WorkspaceRecord | None:
         """Allow or raise. Deny by default: every branch that does not return raises."""
         if permission in (Permission.ANONYMOUS, Permission.AUTHENTICATED):
             return None
         if permission is Permission.SERVER_ADMIN:
             if caller.is_server_admin and caller.token_workspace_id is None:
                 return None
-            raise PermissionDeniedError("only the server admin may do this (with a token not scoped to a workspace)")
+            raise PermissionDeniedError(
+                "only the server admin may do this (with a token not scoped to a workspace)"
+            )
         if not permission.is_workspace_scoped or workspace_name is None:
             raise PermissionDeniedError(f"permission {permission.value!r} needs a workspace in the URL")
         workspace = self.store.workspaces.get(workspace_name)
@@ -107,8 +114,8 @@ class AuthService:
         granting = sorted(r.value for r in Role if permission in permissions_of({r}))
         held = ", ".join(sorted(r.value for r in roles)) or "none"
         raise PermissionDeniedError(
-            f"{permission.value} in workspace {workspace_name!r} needs one of the roles {', '.join(granting)}; "
-            f"you hold: {held}"
+            f"{permission.value} in workspace {workspace_name!r} needs one of the roles "
+            f"{', '.join(granting)}; you hold: {held}"
         )
 
     def can(self, caller: Caller, permission: Permission, workspace_name: str) -> bool:

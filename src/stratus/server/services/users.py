@@ -15,7 +15,7 @@ from stratus.store.base import MetadataStore, Page, RoleAssignmentRecord, TokenR
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-DEFAULT_TOKEN_LIFETIME = "90d"
+DEFAULT_TOKEN_LIFETIME = "90d"  # noqa: S105 - a duration, not a secret
 MAX_TOKEN_LIFETIME = timedelta(days=3650)
 
 
@@ -78,15 +78,24 @@ class UserService:
         self.auth = auth
 
     # -- users -------------------------------------------------------------------------------
-    def create_user(self, caller: Caller | None, name: str, *, display_name: str | None = None,
-                    is_server_admin: bool = False) -> UserRecord:
+    def create_user(
+        self,
+        caller: Caller | None,
+        name: str,
+        *,
+        display_name: str | None = None,
+        is_server_admin: bool = False,
+    ) -> UserRecord:
         check_user_name(name)
         actor = caller.user_name if caller else None
         record = self.store.users.create(
             name, display_name=display_name, is_server_admin=is_server_admin, created_by=actor
         )
         self.store.audit.append(
-            "user.create", actor=actor, target=name, client_ip=caller.client_ip if caller else None,
+            "user.create",
+            actor=actor,
+            target=name,
+            client_ip=caller.client_ip if caller else None,
             detail={"is_server_admin": is_server_admin},
         )
         return record
@@ -118,7 +127,7 @@ class UserService:
         self._check_token_authority(caller, owner, workspace)
         if caller.token_workspace_id is not None and workspace_id != caller.token_workspace_id:
             raise PermissionDeniedError(
-                f"a token scoped to {caller.token_workspace_name!r} can only create tokens for that workspace",
+                f"a token scoped to {caller.token_workspace_name!r} only creates tokens for that workspace",
                 field="workspace",
             )
         lifetime = parse_duration(expires_in or DEFAULT_TOKEN_LIFETIME)
@@ -169,7 +178,9 @@ class UserService:
             caller, Permission.MANAGE_ACCESS, token.workspace_name
         )
 
-    def list_tokens(self, caller: Caller, *, user: str | None, limit: int, page_token: str | None) -> Page[TokenRecord]:
+    def list_tokens(
+        self, caller: Caller, *, user: str | None, limit: int, page_token: str | None
+    ) -> Page[TokenRecord]:
         owner = self.get_user(user) if user else self.get_user(caller.user_name)
         page = self.store.tokens.list(user_id=owner.id, limit=limit, page_token=page_token)
         if owner.id == caller.user_id:
@@ -208,13 +219,18 @@ class UserService:
             workspace_id=ws, user_id=owner.id, role=parsed.value, created_by=caller.user_name
         )
         self.store.audit.append(
-            "role.assign", actor=caller.user_name, workspace=workspace, target=owner.name,
-            client_ip=caller.client_ip, detail={"role": parsed.value},
+            "role.assign",
+            actor=caller.user_name,
+            workspace=workspace,
+            target=owner.name,
+            client_ip=caller.client_ip,
+            detail={"role": parsed.value},
         )
         return record
 
-    def list_roles(self, workspace: str, *, user: str | None, limit: int,
-                   page_token: str | None) -> Page[RoleAssignmentRecord]:
+    def list_roles(
+        self, workspace: str, *, user: str | None, limit: int, page_token: str | None
+    ) -> Page[RoleAssignmentRecord]:
         ws = self.store.workspaces.get(workspace)
         if ws is None:
             raise NotFoundError(f"workspace {workspace!r} not found", field="workspace_name")
@@ -230,8 +246,12 @@ class UserService:
                 f"user {owner.name!r} holds no {parsed.value!r} role in workspace {workspace!r}", field="role"
             )
         self.store.audit.append(
-            "role.delete", actor=caller.user_name, workspace=workspace, target=owner.name,
-            client_ip=caller.client_ip, detail={"role": parsed.value},
+            "role.delete",
+            actor=caller.user_name,
+            workspace=workspace,
+            target=owner.name,
+            client_ip=caller.client_ip,
+            detail={"role": parsed.value},
         )
 
     def _resolve_assignment(self, workspace: str, user: str, role: str) -> tuple[str, UserRecord, Role]:

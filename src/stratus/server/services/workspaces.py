@@ -55,7 +55,11 @@ class WorkspaceService:
             name, display_name=display_name, description=description, tags=tags, created_by=caller.user_name
         )
         self.store.audit.append(
-            "workspace.create", actor=caller.user_name, workspace=name, target=name, client_ip=caller.client_ip
+            "workspace.create",
+            actor=caller.user_name,
+            workspace=name,
+            target=name,
+            client_ip=caller.client_ip,
         )
         return record
 
@@ -95,7 +99,11 @@ class WorkspaceService:
             name, display_name=display_name, description=description, tags=tags, updated_by=caller.user_name
         )
         self.store.audit.append(
-            "workspace.update", actor=caller.user_name, workspace=name, target=name, client_ip=caller.client_ip
+            "workspace.update",
+            actor=caller.user_name,
+            workspace=name,
+            target=name,
+            client_ip=caller.client_ip,
         )
         return record
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Engine, Select, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from stratus.store.sql.tables import (
 )
 
 R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
 
 
 def _now() -> datetime:
@@ -45,7 +46,9 @@ def decode_page_token(token: str) -> Any:
     try:
         return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError("invalid page token; pass the next_link you were given", field="skip_token") from exc
+        raise BadRequestError(
+            "invalid page token; pass the next_link you were given", field="skip_token"
+        ) from exc
 
 
 class _Domain:
@@ -60,7 +63,7 @@ class _Domain:
     def _page(
         self,
         session: Session,
-        query: Select[Any],
+        query: Select[*Ts],
         key_column: Any,
         to_record: Callable[[Any], R],
         limit: int,
@@ -223,7 +226,9 @@ class SqlUserStore(_Domain, base.UserStore):
 
     def list(self, *, limit: int = 100, page_token: str | None = None) -> Page[base.UserRecord]:
         with self._tx() as session:
-            return self._page(session, select(UserRow), UserRow.name, lambda r: _user(r[0]), limit, page_token)
+            return self._page(
+                session, select(UserRow), UserRow.name, lambda r: _user(r[0]), limit, page_token
+            )
 
     def count(self) -> int:
         with self._tx() as session:
@@ -233,7 +238,7 @@ class SqlUserStore(_Domain, base.UserStore):
 _TOKEN_COLUMNS = (TokenRow, UserRow.name, WorkspaceRow.name)
 
 
-def _token_query() -> Select[Any]:
+def _token_query() -> Select[TokenRow, str, str]:
     return (
         select(*_TOKEN_COLUMNS)
         .join(UserRow, UserRow.id == TokenRow.user_id)
@@ -309,7 +314,9 @@ class SqlTokenStore(_Domain, base.TokenStore):
     def revoke(self, token_id: str, at: datetime) -> base.TokenRecord:
         with self._tx() as session:
             session.execute(
-                update(TokenRow).where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None)).values(revoked_at=at)
+                update(TokenRow)
+                .where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None))
+                .values(revoked_at=at)
             )
             row = session.execute(_token_query().where(TokenRow.id == token_id)).one_or_none()
             if row is None:
@@ -321,7 +328,7 @@ class SqlTokenStore(_Domain, base.TokenStore):
             session.execute(update(TokenRow).where(TokenRow.id == token_id).values(last_used_at=at))
 
 
-def _assignment_query() -> Select[Any]:
+def _assignment_query() -> Select[RoleAssignmentRow, str, str]:
     return (
         select(RoleAssignmentRow, WorkspaceRow.name, UserRow.name)
         .join(WorkspaceRow, WorkspaceRow.id == RoleAssignmentRow.workspace_id)

@@ -86,9 +86,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_role_assignments")),
-        sa.UniqueConstraint(
-            "workspace_id", "user_id", "role", name=op.f("uq_role_assignments_workspace_id")
-        ),
+        sa.UniqueConstraint("workspace_id", "user_id", "role", name=op.f("uq_role_assignments_workspace_id")),
     )
     op.create_index(op.f("ix_role_assignments_user_id"), "role_assignments", ["user_id"])
     op.create_index(op.f("ix_role_assignments_workspace_id"), "role_assignments", ["workspace_id"])
