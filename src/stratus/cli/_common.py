@@ -26,6 +26,8 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 
 stderr = Console(stderr=True, highlight=False)
+# Clients made by the running command; ``handle_errors`` closes them when it returns.
+_open_clients: list[MLClient] = []
 
 
 class OutputFormat(StrEnum):
@@ -57,9 +59,9 @@ def client(
         if value:
             stderr.print(f"warning: {flag} is an Azure option; Stratus ignores it")
     connection = client_profile.resolve(url, None, workspace)
-    return MLClient(
-        connection.token, workspace_name=connection.workspace or "default", endpoint=connection.url
-    )
+    ml = MLClient(connection.token, workspace_name=connection.workspace or "default", endpoint=connection.url)
+    _open_clients.append(ml)
+    return ml
 
 
 def _plain(value: Any) -> Any:
@@ -106,6 +108,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except StratusError as exc:
             _report(exc)
             raise typer.Exit(EXIT_ERROR) from None
+        finally:
+            while _open_clients:
+                _open_clients.pop().close()
 
     return wrapper
 

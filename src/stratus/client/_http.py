@@ -32,7 +32,8 @@ class Transport:
     ) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = self._client.request(method, path, json=json, params=clean)
+            # Never pass an empty dict: httpx would replace the query of a next_link with it.
+            response = self._client.request(method, path, json=json, params=clean or None)
         except httpx.ConnectError as exc:
             raise StratusError(
                 f"cannot reach the Stratus server at {self.url}: start it with 'make run' or "
@@ -68,9 +69,13 @@ class Transport:
     def paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a list route, following ``next_link``."""
         body = self.request("GET", path, params=params)
+        seen: set[str] = set()
         while True:
             yield from body.get("value", [])
             next_link = body.get("next_link")
             if not next_link:
                 return
+            if next_link in seen:  # a server bug must not become an endless loop here
+                raise StratusError(f"the server repeated next_link {next_link}", code="PAGING_LOOP")
+            seen.add(next_link)
             body = self.request("GET", next_link)

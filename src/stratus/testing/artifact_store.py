@@ -442,7 +442,7 @@ ARTIFACT_STORE_CHECKS: dict[str, Check] = {
 
 def check_artifact_store(store: ArtifactStore, *, skip: frozenset[str] = frozenset()) -> None:
     """Run every check (except those named in ``skip``), each in a fresh sub-store that is removed
-    afterwards. Raises AssertionError naming the first check that failed."""
+    afterwards. Raises AssertionError naming the first check that failed or raised."""
     unknown = skip - ARTIFACT_STORE_CHECKS.keys()
     if unknown:
         raise ValueError(f"unknown checks to skip: {sorted(unknown)}")
@@ -455,6 +455,10 @@ def check_artifact_store(store: ArtifactStore, *, skip: frozenset[str] = frozens
             check(view)
         except AssertionError as exc:
             raise AssertionError(f"artifact store check {name!r} failed on {store.uri}: {exc}") from exc
+        except Exception as exc:  # an unexpected error is a failed check too; keep its name
+            raise AssertionError(
+                f"artifact store check {name!r} raised on {store.uri}: {type(exc).__name__}: {exc}"
+            ) from exc
         finally:
             view.delete_tree("")
     store.delete_tree(f"conformance-{run}")

@@ -37,7 +37,9 @@ def test_upgrade_populated_database_from_previous_head(database_url: str) -> Non
             {"now": now},
         )
         conn.execute(
-            text("INSERT INTO users (id, name, is_server_admin, created_at) VALUES ('u1', 'old', false, :now)"),
+            text(
+                "INSERT INTO users (id, name, is_server_admin, created_at) VALUES ('u1', 'old', false, :now)"
+            ),
             {"now": now},
         )
         conn.execute(

@@ -1,0 +1,265 @@
+"""The artifact store contract.
+
+Public methods canonicalise the path once (the same string is then used by the backend), do the
+bookkeeping every backend needs (streaming, size, sha256, limits, sorting, hiding non-canonical
+names) and call a private ``_hook`` that each backend implements.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from stratus.artifacts.errors import ArtifactTooLargeError, UnsafePathError
+from stratus.artifacts.paths import canonicalize, is_canonical
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "ArtifactStore", "ListEntry", "ObjectInfo", "WriteData"]
+
+DEFAULT_CHUNK_SIZE = 1 << 20
+
+WriteData = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """A stored object: canonical path (relative to the store), size in bytes and hex sha256."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """A listing entry; ``size`` is None for directories (prefixes)."""
+
+    path: str
+    is_dir: bool
+    size: int | None
+
+
+class ArtifactStore(abc.ABC):
+    """A tree of immutable-by-replacement objects addressed by canonical relative paths."""
+
+    def __init__(self, uri: str) -> None:
+        self._uri = uri
+
+    @property
+    def uri(self) -> str:
+        """Root URI of this store (for a sub-store, the root URI of the view)."""
+        return self._uri
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._uri!r})"
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def write(self, path: str, data: WriteData, *, max_bytes: int | None = None) -> ObjectInfo:
+        """Store ``data`` at ``path`` atomically and return its size and sha256.
+
+        ``data`` is bytes, a binary file object or an iterable of byte chunks; it is streamed, never
+        held whole. Readers see the old object or the complete new one, never a part; on any error
+        (including :class:`ArtifactTooLargeError` past ``max_bytes``) nothing new is visible.
+        """
+        key = self._object_key(path)
+        if max_bytes is not None:
+            if max_bytes < 0:
+                raise ValueError("max_bytes must be >= 0")
+            if isinstance(data, bytes | bytearray | memoryview) and memoryview(data).nbytes > max_bytes:
+                raise ArtifactTooLargeError(key, max_bytes)  # no backend round trip for the easy case
+        meter = _Meter(key, max_bytes)
+        self._write(key, meter.wrap(_chunks(data)))
+        if not meter.finished:
+            raise RuntimeError(f"{type(self).__name__}._write did not consume all data for {key!r}")
+        return ObjectInfo(path=key, size=meter.size, sha256=meter.sha256.hexdigest())
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def open_read(self, path: str) -> BinaryIO:
+        """Open an object for binary reading; the caller closes it."""
+        return self._open_read(self._object_key(path))
+
+    def iter_read(self, path: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+        """Stream an object in chunks. Opens eagerly, so a missing object fails here, not on next()."""
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be > 0")
+        return _ChunkIterator(self.open_read(path), chunk_size)
+
+    def read_bytes(self, path: str) -> bytes:
+        with self.open_read(path) as handle:
+            return handle.read()
+
+    def checksum(self, path: str) -> ObjectInfo:
+        """Re-read an object and compute its size and sha256 (to verify what ``write`` recorded)."""
+        key = self._object_key(path)
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in self.iter_read(key):
+            digest.update(chunk)
+            size += len(chunk)
+        return ObjectInfo(path=key, size=size, sha256=digest.hexdigest())
+
+    # -- metadata ---------------------------------------------------------------------------------
+
+    def info(self, path: str) -> ListEntry:
+        """Entry for an object or directory; FileNotFoundError when neither exists."""
+        key = canonicalize(path)
+        if key == "":
+            return ListEntry(path="", is_dir=True, size=None)
+        return self._info(key)
+
+    def exists(self, path: str) -> bool:
+        """True for an existing object or non-empty directory (and always for the root)."""
+        try:
+            self.info(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def list(self, prefix: str = "", *, recursive: bool = False) -> list[ListEntry]:
+        """Children of directory ``prefix`` (files and directories), or with ``recursive`` every object
+        below it. Paths are relative to this store's root and sorted. A missing prefix or an object
+        lists as empty. Names that are not canonical (temporary files, names written by other tools
+        that canonicalise differently) are left out, since no method could address them."""
+        key = canonicalize(prefix)
+        entries = [e for e in self._list(key, recursive=recursive) if is_canonical(e.path)]
+        entries.sort(key=lambda e: e.path)
+        return entries
+
+    # -- deleting ---------------------------------------------------------------------------------
+
+    def delete(self, path: str) -> None:
+        """Delete one object; FileNotFoundError if missing, IsADirectoryError for a directory."""
+        self._delete(self._object_key(path))
+
+    def delete_tree(self, prefix: str) -> int:
+        """Delete the object ``prefix`` and every object below it; returns how many were removed.
+        ``delete_tree("")`` empties this store (only this view, for a sub-store)."""
+        return self._delete_tree(canonicalize(prefix))
+
+    # -- views and URIs ---------------------------------------------------------------------------
+
+    def sub(self, prefix: str) -> ArtifactStore:
+        """A store rooted at ``prefix`` of this one (e.g. one per workspace)."""
+        key = canonicalize(prefix)
+        return self if key == "" else self._sub(key)
+
+    def full_uri(self, path: str) -> str:
+        """URI of ``path`` in this store (the store's URI for the root)."""
+        key = canonicalize(path)
+        return self._uri if key == "" else self._full_uri(key)
+
+    # -- hooks ------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _write(self, key: str, chunks: Iterator[bytes]) -> None:
+        """Consume every chunk and make the object visible only after the last one; on any error,
+        including one raised by ``chunks``, leave nothing new visible and re-raise."""
+
+    @abc.abstractmethod
+    def _open_read(self, key: str) -> BinaryIO: ...
+
+    @abc.abstractmethod
+    def _info(self, key: str) -> ListEntry:
+        """``key`` is never the root."""
+
+    @abc.abstractmethod
+    def _list(self, key: str, *, recursive: bool) -> Iterable[ListEntry]: ...
+
+    @abc.abstractmethod
+    def _delete(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def _delete_tree(self, key: str) -> int: ...
+
+    @abc.abstractmethod
+    def _sub(self, key: str) -> ArtifactStore: ...
+
+    @abc.abstractmethod
+    def _full_uri(self, key: str) -> str: ...
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _object_key(path: str) -> str:
+        key = canonicalize(path)
+        if key == "":
+            raise UnsafePathError(path, "is empty; it names the store root, not an object")
+        return key
+
+
+class _Meter:
+    """Counts and hashes chunks on their way to the backend and enforces the size limit."""
+
+    def __init__(self, key: str, max_bytes: int | None) -> None:
+        self.key = key
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self.finished = False
+
+    def wrap(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            if not chunk:
+                continue
+            self.size += len(chunk)
+            if self.max_bytes is not None and self.size > self.max_bytes:
+                raise ArtifactTooLargeError(self.key, self.max_bytes)
+            self.sha256.update(chunk)
+            yield chunk
+        self.finished = True
+
+
+def _chunks(data: WriteData, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+    if isinstance(data, str):
+        raise TypeError("artifact data must be bytes, a binary file or an iterable of bytes, not str")
+    if isinstance(data, bytes | bytearray | memoryview):
+        view = memoryview(data).cast("B")
+        for start in range(0, view.nbytes, chunk_size):
+            yield bytes(view[start : start + chunk_size])
+        return
+    read = getattr(data, "read", None)
+    if callable(read):
+        while True:
+            chunk = read(chunk_size)
+            if not chunk:
+                return
+            yield _as_bytes(chunk)
+    for chunk in data:  # the Iterable[bytes] case
+        yield _as_bytes(chunk)
+
+
+def _as_bytes(chunk: object) -> bytes:
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, bytearray | memoryview):
+        return bytes(chunk)
+    raise TypeError(f"artifact data chunks must be bytes, not {type(chunk).__name__}")
+
+
+class _ChunkIterator(Iterator[bytes]):
+    """Reads a handle in chunks and closes it at the end, on close(), or when dropped unfinished
+    (a generator would leak the handle if it was never started)."""
+
+    def __init__(self, handle: BinaryIO, chunk_size: int) -> None:
+        self._handle = handle
+        self._chunk_size = chunk_size
+
+    def __next__(self) -> bytes:
+        if self._handle.closed:
+            raise StopIteration
+        chunk = self._handle.read(self._chunk_size)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            self.close()
