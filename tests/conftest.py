@@ -19,7 +19,7 @@ POSTGRES_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own STRATUS_HOME and config folder; none inherits the developer's settings."""
     root = tmp_path_factory.mktemp("home")
     for name in list(os.environ):

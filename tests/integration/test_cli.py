@@ -33,7 +33,13 @@ def cli(server: LiveServer, monkeypatch: pytest.MonkeyPatch):
 
     def invoke(*args: str, input: str | None = None, code: int = 0):
         result = runner.invoke(app, list(args), input=input)
-        assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr, result.exception)
+        assert result.exit_code == code, (
+            args,
+            result.exit_code,
+            result.stdout,
+            result.stderr,
+            result.exception,
+        )
         return result
 
     return invoke
@@ -50,8 +56,9 @@ def test_version(cli) -> None:
 
 
 def test_workspace_lifecycle_json_is_the_api_body(cli, server: LiveServer) -> None:
-    created = json.loads(cli("workspace", "create", "--name", "cli-ws", "--description", "d",
-                             "--tags", "team=ml").stdout)
+    created = json.loads(
+        cli("workspace", "create", "--name", "cli-ws", "--description", "d", "--tags", "team=ml").stdout
+    )
     assert created["name"] == "cli-ws" and created["tags"] == {"team": "ml"}
     shown = cli("workspace", "show", "-n", "cli-ws", "-o", "json").stdout
     assert json.loads(shown) == api_get(server, "/api/v1/workspaces/cli-ws").json()
@@ -94,10 +101,13 @@ def test_users_tokens_roles(cli, server: LiveServer) -> None:
     cli("workspace", "create", "-n", "shared")
     assert json.loads(cli("user", "create", "-n", "carol").stdout)["name"] == "carol"
     assert "carol" in [u["name"] for u in json.loads(cli("user", "list").stdout)]
-    assignment = json.loads(cli("role", "assign", "--user", "carol", "--role", "data scientist",
-                                "-w", "shared").stdout)
+    assignment = json.loads(
+        cli("role", "assign", "--user", "carol", "--role", "data scientist", "-w", "shared").stdout
+    )
     assert assignment["role"] == "Data Scientist" and assignment["workspace"] == "shared"
-    token = json.loads(cli("token", "create", "--user", "carol", "-w", "shared", "--expires-in", "30d").stdout)
+    token = json.loads(
+        cli("token", "create", "--user", "carol", "-w", "shared", "--expires-in", "30d").stdout
+    )
     assert token["token"].startswith("stratus_") and token["workspace"] == "shared"
     listed = json.loads(cli("token", "list", "--user", "carol").stdout)
     assert [t["id"] for t in listed] == [token["id"]] and listed[0]["token"] is None
@@ -109,8 +119,12 @@ def test_users_tokens_roles(cli, server: LiveServer) -> None:
     cli("role", "delete", "--user", "carol", "--role", "Data Scientist", "-w", "shared", code=3)
     revoked = json.loads(cli("token", "revoke", "--id", token["id"]).stdout)
     assert revoked["revoked_at"]
-    assert httpx.get(server.url + "/api/v1/me",
-                     headers={"Authorization": f"Bearer {token['token']}"}).status_code == 401
+    assert (
+        httpx.get(
+            server.url + "/api/v1/me", headers={"Authorization": f"Bearer {token['token']}"}
+        ).status_code
+        == 401
+    )
     events = json.loads(cli("audit", "list", "--top", "50").stdout)
     assert {"token.create", "token.revoke", "role.assign", "role.delete"} <= {e["action"] for e in events}
 
@@ -142,8 +156,14 @@ def test_login_saves_a_private_profile(server: LiveServer, tmp_path: Path) -> No
     token_file.write_text(server.admin_token + "\n")
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "stratus", *args], capture_output=True, text=True,
-                              env=env, input=stdin, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "stratus", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            input=stdin,
+            timeout=60,
+        )
 
     result = run("login", "--url", server.url, "-w", "default", "--token-file", str(token_file))
     assert result.returncode == 0, result.stderr

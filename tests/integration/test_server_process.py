@@ -50,8 +50,22 @@ def test_first_start_creates_token_and_key_then_later_starts_print_the_path(tmp_
 
 def _start_and_fail(home: Path, env: dict[str, str] | None = None, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "stratus", "server", "start", "--port", str(free_port()), "--home", str(home), *args],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+        [
+            sys.executable,
+            "-m",
+            "stratus",
+            "server",
+            "start",
+            "--port",
+            str(free_port()),
+            "--home",
+            str(home),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
     )
     assert result.returncode == 1, result
     return result.stdout + result.stderr
@@ -90,18 +104,26 @@ def test_tls(tmp_path: Path) -> None:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now - timedelta(1)).not_valid_after(now + timedelta(1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(1))
+        .not_valid_after(now + timedelta(1))
         .sign(key, hashes.SHA256())
     )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                          serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     port = free_port()
     server = start_server(
-        tmp_path / "home", port=port, wait=False,
+        tmp_path / "home",
+        port=port,
+        wait=False,
         args=("--ssl-certfile", str(tmp_path / "cert.pem"), "--ssl-keyfile", str(tmp_path / "key.pem")),
     )
     try:
@@ -117,15 +139,15 @@ def test_tls(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_two_servers_on_one_empty_database(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+def test_two_servers_on_one_empty_database(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'shared.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
     env = {"STRATUS_DATABASE_URL": url, "STRATUS_MASTER_KEY": master_key.generate()}
-    servers: list[LiveServer] = [
-        start_server(tmp_path / f"home{i}", env=env, wait=False) for i in range(2)
-    ]
+    servers: list[LiveServer] = [start_server(tmp_path / f"home{i}", env=env, wait=False) for i in range(2)]
     try:
         for server in servers:
             wait_ready(server)

@@ -112,7 +112,11 @@ def start_server(
     command = [sys.executable, "-m", "stratus", "server", "start", "--host", TEST_HOST, "--port", str(port)]
     with log_path.open("w") as out:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [*command, "--home", str(home), *args], stdout=out, stderr=subprocess.STDOUT, env=full_env, text=True
+            [*command, "--home", str(home), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            text=True,
         )
     server = LiveServer(f"http://{TEST_HOST}:{port}", home, port, process, log_path, full_env)
     if wait:

@@ -29,7 +29,9 @@ def test_unknown_missing_and_wrong_typed_fields(admin: TestClient) -> None:
     _error(admin.post("/api/v1/workspaces", json={"name": "abc", "bogus": 1}), 422, "UNKNOWN_FIELD", "bogus")
     _error(admin.post("/api/v1/workspaces", json={}), 422, "MISSING_FIELD", "name")
     _error(admin.post("/api/v1/workspaces", json={"name": "abc", "tags": "x"}), 422, "WRONG_TYPE", "tags")
-    _error(admin.post("/api/v1/workspaces", json={"name": "abc", "tags": {"k": 1}}), 422, "WRONG_TYPE", "tags.k")
+    _error(
+        admin.post("/api/v1/workspaces", json={"name": "abc", "tags": {"k": 1}}), 422, "WRONG_TYPE", "tags.k"
+    )
     _error(admin.post("/api/v1/workspaces", json=["abc"]), 422, "WRONG_TYPE")
     _error(admin.get("/api/v1/workspaces", params={"top": "many"}), 422, "WRONG_TYPE", "top")
     _error(admin.get("/api/v1/workspaces", params={"top": 0}), 422, "INVALID_VALUE", "top")
@@ -57,21 +59,31 @@ def test_bad_page_token_and_unknown_things(admin: TestClient) -> None:
     _error(admin.get("/api/v1/nothing-here"), 404, "NOT_FOUND")
     _error(admin.put("/api/v1/workspaces"), 405, "METHOD_NOT_ALLOWED")
     _error(admin.post("/api/v1/tokens", json={"expires_in": "soon"}), 422, "INVALID_INPUT", "expires_in")
-    _error(admin.post("/api/v1/workspaces/default/role-assignments", json={"user": "admin", "role": "King"}),
-           422, "INVALID_INPUT", "role")
+    _error(
+        admin.post("/api/v1/workspaces/default/role-assignments", json={"user": "admin", "role": "King"}),
+        422,
+        "INVALID_INPUT",
+        "role",
+    )
 
 
 def test_oversize_body_is_refused_before_buffering(admin: TestClient) -> None:
     big = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
-    _error(admin.post("/api/v1/workspaces", content=big, headers={"Content-Type": "application/json"}),
-           413, "PAYLOAD_TOO_LARGE")
+    _error(
+        admin.post("/api/v1/workspaces", content=big, headers={"Content-Type": "application/json"}),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
 
     def chunks():  # no Content-Length: the limit applies while streaming
         for _ in range(40):
             yield b"x" * 65536
 
-    _error(admin.post("/api/v1/workspaces", content=chunks(), headers={"Content-Type": "application/json"}),
-           413, "PAYLOAD_TOO_LARGE")
+    _error(
+        admin.post("/api/v1/workspaces", content=chunks(), headers={"Content-Type": "application/json"}),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
 
 
 def test_configurable_body_limit(tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""Browser sessions: HttpOnly SameSite=Strict cookie; state changes need X-CSRF-Token and an allowed Origin."""
+"""Browser sessions: an HttpOnly SameSite=Strict cookie; state changes need X-CSRF-Token and Origin."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ ORIGIN = {"Origin": "http://127.0.0.1:8765"}
 
 @pytest.fixture
 def browser(api: TestClient, admin_token: str) -> tuple[TestClient, str]:
-    api.post("/api/v1/workspaces", json={"name": "scratch"}, headers={"Authorization": f"Bearer {admin_token}"})
+    api.post(
+        "/api/v1/workspaces", json={"name": "scratch"}, headers={"Authorization": f"Bearer {admin_token}"}
+    )
     r = api.post("/api/v1/session", headers={"Authorization": f"Bearer {admin_token}"})
     assert r.status_code == 200, r.text
     cookie = r.headers["set-cookie"]
@@ -26,8 +28,11 @@ def test_cookie_reads_without_csrf(browser) -> None:
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
 def test_state_changes_need_csrf_and_origin(browser, method: str) -> None:
     client, csrf = browser
-    path = {"POST": "/api/v1/workspaces", "PATCH": "/api/v1/workspaces/default",
-            "DELETE": "/api/v1/workspaces/scratch?dry_run=true"}[method]
+    path = {
+        "POST": "/api/v1/workspaces",
+        "PATCH": "/api/v1/workspaces/default",
+        "DELETE": "/api/v1/workspaces/scratch?dry_run=true",
+    }[method]
     body = {"POST": {"name": "from-browser"}, "PATCH": {"description": "x"}, "DELETE": None}[method]
     assert client.request(method, path, json=body).status_code == 403
     assert client.request(method, path, json=body, headers=ORIGIN).status_code == 403
@@ -40,8 +45,9 @@ def test_state_changes_need_csrf_and_origin(browser, method: str) -> None:
 
 
 def test_bearer_requests_need_no_csrf(api: TestClient, admin_token: str) -> None:
-    r = api.post("/api/v1/workspaces", json={"name": "by-bearer"},
-                 headers={"Authorization": f"Bearer {admin_token}"})
+    r = api.post(
+        "/api/v1/workspaces", json={"name": "by-bearer"}, headers={"Authorization": f"Bearer {admin_token}"}
+    )
     assert r.status_code == 201
 
 

