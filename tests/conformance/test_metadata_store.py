@@ -129,3 +129,19 @@ def test_settings_roundtrip(store: SqlMetadataStore) -> None:
     store.settings.set("k", "v1")
     store.settings.set("k", "v2")
     assert store.settings.get("k") == "v2"
+
+
+def test_artifact_index_prefixes_are_literal(store: SqlMetadataStore) -> None:
+    ws = store.workspaces.create("team")
+    for path in ("a_b/x", "axb/y", "a%b/z", "a_b", "a_bc/w", "top.txt"):
+        store.artifact_index.record(ws.id, path, size=len(path), sha256="0" * 64)
+    under = lambda prefix: [r.path for r in store.artifact_index.list(ws.id, prefix=prefix).items]  # noqa: E731
+    assert under("a_b") == ["a_b", "a_b/x"]
+    assert under("a%b") == ["a%b/z"]
+    assert len(under("")) == 6
+    updated = store.artifact_index.record(ws.id, "top.txt", size=99, sha256="1" * 64)
+    assert store.artifact_index.get(ws.id, "top.txt") == updated and updated.size == 99
+    assert store.artifact_index.delete_tree(ws.id, "a_b") == 2
+    assert store.artifact_index.delete(ws.id, "axb/y") and not store.artifact_index.delete(ws.id, "axb/y")
+    store.workspaces.delete("team")
+    assert store.artifact_index.list(ws.id).items == []

@@ -85,6 +85,15 @@ class AuditRecord:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ArtifactRecord:
+    workspace_id: str
+    path: str
+    size: int
+    sha256: str
+    updated_at: datetime
+
+
 class WorkspaceStore(abc.ABC):
     @abc.abstractmethod
     def create(
@@ -224,6 +233,30 @@ class AuditStore(abc.ABC):
         """Newest first."""
 
 
+class ArtifactIndexStore(abc.ABC):
+    """The recorded size and sha256 of every artifact object, per workspace."""
+
+    @abc.abstractmethod
+    def record(self, workspace_id: str, path: str, *, size: int, sha256: str) -> ArtifactRecord:
+        """Insert or replace the record of ``path``."""
+
+    @abc.abstractmethod
+    def get(self, workspace_id: str, path: str) -> ArtifactRecord | None: ...
+
+    @abc.abstractmethod
+    def list(
+        self, workspace_id: str, *, prefix: str = "", limit: int = 1000, page_token: str | None = None
+    ) -> Page[ArtifactRecord]:
+        """Records whose path is ``prefix`` or lies below it (all when ``prefix`` is empty), by path."""
+
+    @abc.abstractmethod
+    def delete(self, workspace_id: str, path: str) -> bool: ...
+
+    @abc.abstractmethod
+    def delete_tree(self, workspace_id: str, prefix: str) -> int:
+        """Remove ``prefix`` and everything below it (everything when empty); returns the count."""
+
+
 class SettingsStore(abc.ABC):
     """Server-wide key/value settings (e.g. the master-key check value)."""
 
@@ -242,6 +275,7 @@ class MetadataStore(abc.ABC):
     tokens: TokenStore
     role_assignments: RoleAssignmentStore
     audit: AuditStore
+    artifact_index: ArtifactIndexStore
     settings: SettingsStore
 
     @abc.abstractmethod

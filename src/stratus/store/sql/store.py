@@ -18,6 +18,7 @@ from stratus.errors import BadRequestError, ConflictError, NotFoundError
 from stratus.store import base
 from stratus.store.base import Page
 from stratus.store.sql.tables import (
+    ArtifactObjectRow,
     AuditEventRow,
     RoleAssignmentRow,
     ServerSettingRow,
@@ -180,6 +181,7 @@ class SqlWorkspaceStore(_Domain, base.WorkspaceStore):
             # Explicit deletes, not only ON DELETE CASCADE: SQLite enforces it only with foreign_keys=ON.
             session.execute(delete(TokenRow).where(TokenRow.workspace_id == ws_id))
             session.execute(delete(RoleAssignmentRow).where(RoleAssignmentRow.workspace_id == ws_id))
+            session.execute(delete(ArtifactObjectRow).where(ArtifactObjectRow.workspace_id == ws_id))
             session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == ws_id))
 
 
@@ -469,6 +471,72 @@ class SqlAuditStore(_Domain, base.AuditStore):
             )
 
 
+def _artifact(row: ArtifactObjectRow) -> base.ArtifactRecord:
+    return base.ArtifactRecord(
+        workspace_id=row.workspace_id,
+        path=row.path,
+        size=row.size,
+        sha256=row.sha256,
+        updated_at=row.updated_at,
+    )
+
+
+def _under(prefix: str) -> Any:
+    """``path`` is ``prefix`` or below it; ``_`` and ``%`` are legal in paths, so they are escaped for LIKE."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return (ArtifactObjectRow.path == prefix) | ArtifactObjectRow.path.like(escaped + "/%", escape="\\")
+
+
+class SqlArtifactIndexStore(_Domain, base.ArtifactIndexStore):
+    def record(self, workspace_id: str, path: str, *, size: int, sha256: str) -> base.ArtifactRecord:
+        try:
+            return self._upsert(workspace_id, path, size, sha256)
+        except IntegrityError:  # a concurrent writer inserted the same path first: now it is an update
+            return self._upsert(workspace_id, path, size, sha256)
+
+    def _upsert(self, workspace_id: str, path: str, size: int, sha256: str) -> base.ArtifactRecord:
+        with self._tx() as session:
+            row = session.get(ArtifactObjectRow, (workspace_id, path))
+            if row is None:
+                row = ArtifactObjectRow(workspace_id=workspace_id, path=path)
+                session.add(row)
+            row.size, row.sha256, row.updated_at = size, sha256, _now()
+            session.flush()
+            return _artifact(row)
+
+    def get(self, workspace_id: str, path: str) -> base.ArtifactRecord | None:
+        with self._tx() as session:
+            row = session.get(ArtifactObjectRow, (workspace_id, path))
+            return _artifact(row) if row else None
+
+    def list(
+        self, workspace_id: str, *, prefix: str = "", limit: int = 1000, page_token: str | None = None
+    ) -> Page[base.ArtifactRecord]:
+        query = select(ArtifactObjectRow).where(ArtifactObjectRow.workspace_id == workspace_id)
+        if prefix:
+            query = query.where(_under(prefix))
+        with self._tx() as session:
+            return self._page(
+                session, query, ArtifactObjectRow.path, lambda r: _artifact(r[0]), limit, page_token
+            )
+
+    def delete(self, workspace_id: str, path: str) -> bool:
+        with self._tx() as session:
+            result = session.execute(
+                delete(ArtifactObjectRow).where(
+                    ArtifactObjectRow.workspace_id == workspace_id, ArtifactObjectRow.path == path
+                )
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def delete_tree(self, workspace_id: str, prefix: str) -> int:
+        query = delete(ArtifactObjectRow).where(ArtifactObjectRow.workspace_id == workspace_id)
+        if prefix:
+            query = query.where(_under(prefix))
+        with self._tx() as session:
+            return int(getattr(session.execute(query), "rowcount", 0))
+
+
 class SqlSettingsStore(_Domain, base.SettingsStore):
     def get(self, key: str) -> str | None:
         with self._tx() as session:
@@ -492,6 +560,7 @@ class SqlMetadataStore(base.MetadataStore):
         self.tokens = SqlTokenStore(sessions)
         self.role_assignments = SqlRoleAssignmentStore(sessions)
         self.audit = SqlAuditStore(sessions)
+        self.artifact_index = SqlArtifactIndexStore(sessions)
         self.settings = SqlSettingsStore(sessions)
 
     def ping(self) -> None:
