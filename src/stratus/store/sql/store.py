@@ -482,7 +482,7 @@ def _artifact(row: ArtifactObjectRow) -> base.ArtifactRecord:
 
 
 def _under(prefix: str) -> Any:
-    """``path`` is ``prefix`` or below it; ``_`` and ``%`` are legal in paths, so they are escaped for LIKE."""
+    """``path`` is ``prefix`` or below it; ``_`` and ``%`` are legal in paths, so LIKE needs them escaped."""
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return (ArtifactObjectRow.path == prefix) | ArtifactObjectRow.path.like(escaped + "/%", escape="\\")
 
