@@ -47,8 +47,8 @@ $(AZURITE_STAMP): $(AZURITE_DIR)/package-lock.json
 	@touch $@
 
 lint: install-dev
-	@.venv/bin/ruff check src tests benchmarks
-	@.venv/bin/ruff format --check src tests benchmarks
+	@.venv/bin/ruff check src tests benchmarks examples
+	@.venv/bin/ruff format --check src tests benchmarks examples
 
 typecheck: install-dev
 	@.venv/bin/mypy

@@ -74,3 +74,10 @@ def test_bad_tokens_are_refused_and_audited(api: TestClient, server_state: Serve
     failures = server_state.store.audit.list(action="auth.failed").items
     assert len(failures) == 2  # malformed headers are refused before any lookup
     assert all(f.outcome == "failure" and f.client_ip for f in failures)
+
+
+def test_metrics_need_a_token_and_count_requests(api: TestClient, admin_token: str) -> None:
+    api.get("/health")
+    assert api.get("/metrics").status_code == 401
+    text = api.get("/metrics", headers={"Authorization": f"Bearer {admin_token}"}).text
+    assert 'stratus_http_requests_total{method="GET",route="/health",status="200"}' in text
