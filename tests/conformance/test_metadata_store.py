@@ -23,6 +23,8 @@ def store(database_url: str):
 def test_empty_store_then_not(store: SqlMetadataStore) -> None:
     assert store.is_empty()
     store.users.create("alice")
+    assert store.is_empty(), "only the mark, set last by the first start, makes a store non-empty"
+    store.mark_initialised()
     assert not store.is_empty()
     store.ping()
 

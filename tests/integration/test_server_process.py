@@ -163,3 +163,31 @@ def test_two_servers_on_one_empty_database(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_a_first_start_that_died_half_way_is_finished_by_the_next(tmp_path: Path, monkeypatch) -> None:
+    from stratus.config import Settings
+    from stratus.server.state import bootstrap
+    from stratus.store.sql.store import SqlTokenStore
+
+    settings = Settings(home=tmp_path / "home")
+    original = SqlTokenStore.create
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(SqlTokenStore, "create", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        bootstrap(settings)
+    monkeypatch.setattr(SqlTokenStore, "create", original)
+    state = bootstrap(settings)
+    try:
+        assert state.new_admin_token and (
+            settings.admin_token_path.read_text().strip() == state.new_admin_token
+        )
+        assert state.auth.authenticate(state.new_admin_token, client_ip=None).is_server_admin
+    finally:
+        state.close()
+    again = bootstrap(settings)
+    assert again.new_admin_token is None
+    again.close()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stratus._files import write_private
 from stratus.config import Settings
 from stratus.secrets import master_key
 from stratus.server.services.artifacts import ArtifactService
@@ -82,29 +82,39 @@ def bootstrap(settings: Settings) -> ServerState:
 
 
 def _initialise(settings: Settings, store: MetadataStore) -> tuple[bytes, str]:
-    """First start on an empty store: master key, admin user and token, default workspace."""
-    key = master_key.read(settings.master_key, settings.master_key_path)
+    """First start on an empty store: master key, admin user and token, then the ``initialised`` mark.
+
+    Each step may be repeated: a start that died half-way is finished by the next one, which writes a new
+    admin token. Files come before rows, and the mark comes last, so no crash leaves a stored hash whose
+    token nobody holds, nor a non-empty store without an admin token.
+    """
+    key = _read_key(settings)
     if key is None:
         text = master_key.generate()
-        master_key.write_private(settings.master_key_path, text + "\n")
+        write_private(settings.master_key_path, text + "\n")
         key = master_key.decode(text, source=str(settings.master_key_path))
     store.settings.set(master_key.CHECK_SETTING, master_key.check_value(key))
-    # The file comes before the rows: a crash in between leaves an empty store, and the next start
-    # simply overwrites the file; never a stored hash whose token nobody holds.
     secret = new_token_secret()
-    master_key.write_private(settings.admin_token_path, secret + "\n")
-    admin = store.users.create(ADMIN_USER, display_name="Server admin", is_server_admin=True)
+    write_private(settings.admin_token_path, secret + "\n")
+    admin = store.users.get(ADMIN_USER) or store.users.create(
+        ADMIN_USER, display_name="Server admin", is_server_admin=True
+    )
     token = store.tokens.create(user_id=admin.id, token_hash=hash_token(secret), name="server admin")
     store.audit.append("token.create", actor=ADMIN_USER, target=token.id, detail={"user": ADMIN_USER})
     store.audit.append("server.initialise", actor=ADMIN_USER, detail={"home": str(settings.resolved_home)})
+    store.mark_initialised()
     return key, secret
 
 
-def _load_key(settings: Settings, store: MetadataStore) -> bytes:
+def _read_key(settings: Settings) -> bytes | None:
     try:
-        key = master_key.read(settings.master_key, settings.master_key_path)
+        return master_key.read(settings.master_key, settings.master_key_path)
     except master_key.MasterKeyError as exc:
         raise StartupError(str(exc)) from exc
+
+
+def _load_key(settings: Settings, store: MetadataStore) -> bytes:
+    key = _read_key(settings)
     if key is None:
         raise StartupError(
             f"refusing to start: the store is not empty but no master key is readable; "
@@ -118,7 +128,3 @@ def _load_key(settings: Settings, store: MetadataStore) -> bytes:
             f"restore {settings.master_key_path} or set STRATUS_MASTER_KEY to the original key"
         )
     return key
-
-
-def admin_token_is_readable(path: Path) -> bool:
-    return os.access(path, os.R_OK)

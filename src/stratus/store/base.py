@@ -147,6 +147,9 @@ class UserStore(abc.ABC):
     def get(self, name: str) -> UserRecord | None: ...
 
     @abc.abstractmethod
+    def get_by_id(self, user_id: str) -> UserRecord | None: ...
+
+    @abc.abstractmethod
     def list(self, *, limit: int = 100, page_token: str | None = None) -> Page[UserRecord]: ...
 
     @abc.abstractmethod
@@ -174,8 +177,14 @@ class TokenStore(abc.ABC):
 
     @abc.abstractmethod
     def list(
-        self, *, user_id: str | None = None, limit: int = 100, page_token: str | None = None
-    ) -> Page[TokenRecord]: ...
+        self,
+        *,
+        user_id: str | None = None,
+        workspace_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        page_token: str | None = None,
+    ) -> Page[TokenRecord]:
+        """By id; ``workspace_ids`` keeps only tokens scoped to one of those workspaces."""
 
     @abc.abstractmethod
     def revoke(self, token_id: str, at: datetime) -> TokenRecord:
@@ -284,7 +293,10 @@ class MetadataStore(abc.ABC):
 
     @abc.abstractmethod
     def is_empty(self) -> bool:
-        """True before the first start has created the server admin."""
+        """True until a first start has finished initialising the store (``mark_initialised``)."""
+
+    @abc.abstractmethod
+    def mark_initialised(self) -> None: ...
 
     @abc.abstractmethod
     def close(self) -> None: ...

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from stratus._files import write_private
 from stratus.secrets import master_key
 
 
@@ -23,7 +24,7 @@ def test_bad_keys_name_their_source(bad: str) -> None:
 def test_variable_wins_over_file(tmp_path: Path) -> None:
     file_key, env_key = master_key.generate(), master_key.generate()
     path = tmp_path / "master.key"
-    master_key.write_private(path, file_key + "\n")
+    write_private(path, file_key + "\n")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert master_key.read(env_key, path) == master_key.decode(env_key, source="x")
     assert master_key.read(None, path) == master_key.decode(file_key, source="x")

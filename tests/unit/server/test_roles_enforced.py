@@ -97,7 +97,9 @@ def test_tokens_of_others_need_owner(api: TestClient, team: dict[str, str]) -> N
     assert r.status_code == 201
     minted = r.json()
     assert api.get(f"/api/v1/tokens/{minted['id']}", headers=reader).status_code == 404
-    assert api.get("/api/v1/tokens", params={"user": "contributor"}, headers=reader).status_code == 403
+    # Others see only what they may manage: an empty list, whether the user exists or not.
+    assert api.get("/api/v1/tokens", params={"user": "contributor"}, headers=reader).json()["value"] == []
+    assert api.get("/api/v1/tokens", params={"user": "nobody"}, headers=reader).json()["value"] == []
     listed = api.get("/api/v1/tokens", params={"user": "contributor"}, headers=owner).json()["value"]
     assert [t["id"] for t in listed] == [minted["id"]]
     assert all(t["token"] is None for t in listed)
@@ -124,3 +126,46 @@ def test_audit_records_token_and_role_changes(admin: TestClient, team: dict[str,
     assert admin.get("/api/v1/me", params={"login": "true"}).status_code == 200
     login = admin.get("/api/v1/audit", params={"action": "auth.login"}).json()["value"]
     assert login and login[0]["actor"] == "admin"
+
+
+def test_owners_cannot_reach_the_admin_or_outsiders(
+    admin: TestClient, api: TestClient, team: dict[str, str]
+) -> None:
+    owner = bearer(team["Owner"])
+    r = api.post(
+        "/api/v1/tokens", json={"user": "admin", "workspace": "team", "expires_in": "never"}, headers=owner
+    )
+    assert r.status_code == 403 and "server admin" in r.json()["error"]["message"]
+    r = api.post("/api/v1/tokens", json={"user": "outsider", "workspace": "team"}, headers=owner)
+    assert r.status_code == 403 and "assign one first" in r.json()["error"]["message"]
+    assert api.get("/api/v1/tokens", params={"user": "admin"}, headers=owner).json()["value"] == []
+    admin_token_id = admin.get("/api/v1/me").json()["token_id"]
+    assert api.delete(f"/api/v1/tokens/{admin_token_id}", headers=owner).status_code == 404
+
+
+def test_scoped_tokens_see_only_their_scope(api: TestClient, team: dict[str, str]) -> None:
+    owner = bearer(team["Owner"])
+    unscoped_id = api.get("/api/v1/me", headers=owner).json()["token_id"]
+    scoped = api.post("/api/v1/tokens", json={"workspace": "team", "expires_in": "1h"}, headers=owner).json()
+    as_scoped = bearer(scoped["token"])
+    assert [t["id"] for t in api.get("/api/v1/tokens", headers=as_scoped).json()["value"]] == [scoped["id"]]
+    assert api.delete(f"/api/v1/tokens/{unscoped_id}", headers=as_scoped).status_code == 404
+    r = api.post("/api/v1/tokens", json={"expires_in": "never"}, headers=as_scoped)
+    assert r.status_code == 403 and r.json()["error"]["field"] == "workspace"
+
+
+def test_new_tokens_never_outlive_their_parent(api: TestClient, team: dict[str, str]) -> None:
+    reader = bearer(team["Reader"])  # its token expires in 1 day
+    parent_expiry = api.get("/api/v1/tokens", headers=reader).json()["value"][0]["expires_at"]
+    child = api.post("/api/v1/tokens", json={"expires_in": "never"}, headers=reader).json()
+    assert child["expires_at"] == parent_expiry
+
+
+def test_the_last_admin_token_cannot_be_revoked(admin: TestClient) -> None:
+    me = admin.get("/api/v1/me").json()
+    r = admin.delete(f"/api/v1/tokens/{me['token_id']}")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "LAST_ADMIN_TOKEN"
+    spare = admin.post("/api/v1/tokens", json={"expires_in": "never"}).json()
+    assert admin.delete(f"/api/v1/tokens/{me['token_id']}").status_code == 200
+    assert admin.get("/api/v1/me").status_code == 401
+    assert admin.get("/api/v1/me", headers=bearer(spare["token"])).status_code == 200

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from stratus.entities.roles import Permission, Role, permissions_of
@@ -30,12 +29,6 @@ def hash_token(token: str) -> str:
 def csrf_token_for(session_token: str) -> str:
     """The CSRF token paired with a session cookie: only the holder of the cookie value can compute it."""
     return hmac.new(session_token.encode(), b"stratus csrf v1", hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class Decision:
-    caller: Caller | None
-    workspace: WorkspaceRecord | None
 
 
 class AuthService:
@@ -77,6 +70,7 @@ class AuthService:
             token_workspace_id=record.workspace_id,
             token_workspace_name=record.workspace_name,
             client_ip=client_ip,
+            token_expires_at=record.expires_at,
         )
 
     def roles_in(self, caller: Caller, workspace: WorkspaceRecord) -> set[Role]:
@@ -92,7 +86,7 @@ class AuthService:
         if permission in (Permission.ANONYMOUS, Permission.AUTHENTICATED):
             return None
         if permission is Permission.SERVER_ADMIN:
-            if caller.is_server_admin and caller.token_workspace_id is None:
+            if caller.is_unscoped_admin:
                 return None
             raise PermissionDeniedError(
                 "only the server admin may do this (with a token not scoped to a workspace)"

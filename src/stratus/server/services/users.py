@@ -7,11 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 from stratus.entities import AccessToken, CreationContext, RoleAssignment, User
 from stratus.entities.roles import Permission, Role
-from stratus.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from stratus.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.context import Caller
 from stratus.server.services.names import check_user_name
-from stratus.store.base import MetadataStore, Page, RoleAssignmentRecord, TokenRecord, UserRecord
+from stratus.store.base import (
+    MetadataStore,
+    Page,
+    RoleAssignmentRecord,
+    TokenRecord,
+    UserRecord,
+    WorkspaceRecord,
+)
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -107,6 +114,9 @@ class UserService:
         return record
 
     # -- tokens ------------------------------------------------------------------------------
+    # Who may do what with tokens: one's own are one's own business, within the scope of the token in
+    # hand; the unscoped server admin manages all; an Owner manages the tokens that other (non-admin)
+    # members hold for the Owner's workspace. A new token never outlives the token that made it.
     def create_token(
         self,
         caller: Caller,
@@ -118,26 +128,20 @@ class UserService:
     ) -> tuple[TokenRecord, str]:
         """Returns the record and the secret, which is never stored or shown again."""
         owner = self.get_user(user) if user else self.get_user(caller.user_name)
-        workspace_id = None
-        if workspace is not None:
-            ws = self.store.workspaces.get(workspace)
-            if ws is None:
-                raise NotFoundError(f"workspace {workspace!r} not found", field="workspace")
-            workspace_id = ws.id
-        self._check_token_authority(caller, owner, workspace)
-        if caller.token_workspace_id is not None and workspace_id != caller.token_workspace_id:
-            raise PermissionDeniedError(
-                f"a token scoped to {caller.token_workspace_name!r} only creates tokens for that workspace",
-                field="workspace",
-            )
+        ws = self._workspace(workspace) if workspace is not None else None
+        self._check_create_authority(caller, owner, ws)
         lifetime = parse_duration(expires_in or DEFAULT_TOKEN_LIFETIME)
         expires_at = datetime.now(UTC) + lifetime if lifetime else None
+        if caller.token_expires_at is not None and (
+            expires_at is None or expires_at > caller.token_expires_at
+        ):
+            expires_at = caller.token_expires_at
         secret = new_token_secret()
         record = self.store.tokens.create(
             user_id=owner.id,
             token_hash=hash_token(secret),
             name=name,
-            workspace_id=workspace_id,
+            workspace_id=ws.id if ws else None,
             expires_at=expires_at,
             created_by=caller.user_name,
         )
@@ -151,46 +155,83 @@ class UserService:
         )
         return record, secret
 
-    def _check_token_authority(self, caller: Caller, owner: UserRecord, workspace: str | None) -> None:
-        """One's own tokens are one's own business; others' need the admin or an Owner of the workspace."""
-        if caller.is_server_admin and caller.token_workspace_id is None:
+    def _workspace(self, name: str) -> WorkspaceRecord:
+        ws = self.store.workspaces.get(name)
+        if ws is None:
+            raise NotFoundError(f"workspace {name!r} not found", field="workspace")
+        return ws
+
+    def _check_create_authority(self, caller: Caller, owner: UserRecord, ws: WorkspaceRecord | None) -> None:
+        if caller.is_unscoped_admin:
             return
+        if caller.token_workspace_id is not None and (ws is None or ws.id != caller.token_workspace_id):
+            raise PermissionDeniedError(
+                f"a token scoped to {caller.token_workspace_name!r} only creates tokens for that workspace",
+                field="workspace",
+            )
         if owner.id == caller.user_id:
-            if workspace is not None and not self.auth.can(caller, Permission.READ, workspace):
-                raise PermissionDeniedError(f"you hold no role in workspace {workspace!r}", field="workspace")
+            if ws is not None and not self.auth.can(caller, Permission.READ, ws.name):
+                raise PermissionDeniedError(f"you hold no role in workspace {ws.name!r}", field="workspace")
             return
-        if workspace is None:
+        if ws is None:
             raise PermissionDeniedError(
                 "a token for another user must be scoped to a workspace you own (pass workspace)",
                 field="workspace",
             )
-        if not self.auth.can(caller, Permission.MANAGE_ACCESS, workspace):
+        if not self.auth.can(caller, Permission.MANAGE_ACCESS, ws.name):
             raise PermissionDeniedError(
-                f"managing another user's tokens needs the Owner role in {workspace!r}", field="user"
+                f"managing another user's tokens needs the Owner role in {ws.name!r}", field="user"
+            )
+        if owner.is_server_admin:
+            raise PermissionDeniedError(
+                "only the server admin makes tokens for the server admin", field="user"
+            )
+        if not self.store.role_assignments.roles_of(user_id=owner.id, workspace_id=ws.id):
+            raise PermissionDeniedError(
+                f"user {owner.name!r} holds no role in {ws.name!r}; assign one first", field="user"
             )
 
     def _may_manage_token(self, caller: Caller, token: TokenRecord) -> bool:
+        if caller.is_unscoped_admin:
+            return True
+        if caller.token_workspace_id is not None and token.workspace_id != caller.token_workspace_id:
+            return False
         if token.user_id == caller.user_id:
             return True
-        if caller.is_server_admin and caller.token_workspace_id is None:
-            return True
-        return token.workspace_name is not None and self.auth.can(
-            caller, Permission.MANAGE_ACCESS, token.workspace_name
-        )
+        if token.workspace_name is None or self._is_admin_id(token.user_id):
+            return False
+        return self.auth.can(caller, Permission.MANAGE_ACCESS, token.workspace_name)
+
+    def _owned_workspace_ids(self, caller: Caller) -> list[str]:
+        """Workspaces where the caller may manage others' tokens, within the caller's token scope."""
+        assignments = self.store.role_assignments.list(user_id=caller.user_id, limit=10_000).items
+        owned = {a.workspace_id for a in assignments if a.role == Role.OWNER.value}
+        if caller.token_workspace_id is not None:
+            owned &= {caller.token_workspace_id}
+        return sorted(owned)
 
     def list_tokens(
         self, caller: Caller, *, user: str | None, limit: int, page_token: str | None
     ) -> Page[TokenRecord]:
-        owner = self.get_user(user) if user else self.get_user(caller.user_name)
-        page = self.store.tokens.list(user_id=owner.id, limit=limit, page_token=page_token)
-        if owner.id == caller.user_id:
-            return page
-        visible = [t for t in page.items if self._may_manage_token(caller, t)]
-        if not visible and not (caller.is_server_admin and caller.token_workspace_id is None):
-            raise PermissionDeniedError(
-                f"listing {owner.name!r}'s tokens needs the server admin or the Owner role", field="user"
-            )
-        return Page(visible, page.next_token)
+        """Never a 403 or 404 for someone else's name: others see only what they could manage."""
+        name = user or caller.user_name
+        owner = self.store.users.get(name)
+        if owner is None:
+            if caller.is_unscoped_admin:
+                raise NotFoundError(f"user {name!r} not found", field="user")
+            return Page([])
+        scope: list[str] | None = None
+        if caller.is_unscoped_admin:
+            scope = None
+        elif owner.id == caller.user_id:
+            scope = [caller.token_workspace_id] if caller.token_workspace_id else None
+        elif owner.is_server_admin:
+            return Page([])
+        else:
+            scope = self._owned_workspace_ids(caller)
+        return self.store.tokens.list(
+            user_id=owner.id, workspace_ids=scope, limit=limit, page_token=page_token
+        )
 
     def get_token(self, caller: Caller, token_id: str) -> TokenRecord:
         token = self.store.tokens.get(token_id)
@@ -201,6 +242,13 @@ class UserService:
 
     def revoke_token(self, caller: Caller, token_id: str) -> TokenRecord:
         token = self.get_token(caller, token_id)
+        if self._is_last_admin_key(token):
+            raise ConflictError(
+                "this is the last active server-admin token not scoped to a workspace; revoking it would "
+                "lock the server admin out: create another first ('stratus token create --expires-in never')",
+                field="id",
+                code="LAST_ADMIN_TOKEN",
+            )
         record = self.store.tokens.revoke(token.id, datetime.now(UTC))
         self.store.audit.append(
             "token.revoke",
@@ -211,6 +259,24 @@ class UserService:
             detail={"user": token.user_name},
         )
         return record
+
+    def _is_admin_id(self, user_id: str) -> bool:
+        user = self.store.users.get_by_id(user_id)
+        return user is not None and user.is_server_admin
+
+    def _is_last_admin_key(self, token: TokenRecord) -> bool:
+        if token.workspace_id is not None or token.revoked_at is not None:
+            return False
+        if not self._is_admin_id(token.user_id):
+            return False
+        now = datetime.now(UTC)
+        admins = [u for u in self.store.users.list(limit=10_000).items if u.is_server_admin]
+        for admin in admins:
+            for other in self.store.tokens.list(user_id=admin.id, limit=100_000).items:
+                active = other.revoked_at is None and (other.expires_at is None or other.expires_at > now)
+                if other.id != token.id and other.workspace_id is None and active:
+                    return False
+        return True
 
     # -- roles -------------------------------------------------------------------------------
     def assign_role(self, caller: Caller, workspace: str, user: str, role: str) -> RoleAssignmentRecord:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stratus.entities import CreationContext, Workspace
-from stratus.entities.roles import Permission
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.server.services.auth import AuthService
 from stratus.server.services.context import Caller
@@ -71,13 +70,15 @@ class WorkspaceService:
 
     def list_for(self, caller: Caller, *, limit: int, page_token: str | None) -> Page[WorkspaceRecord]:
         """The workspaces the caller can read: all for the admin, else those where the caller holds a role."""
-        if caller.is_server_admin and caller.token_workspace_id is None:
+        if caller.is_unscoped_admin:
             return self.store.workspaces.list(limit=limit, page_token=page_token)
-        if caller.token_workspace_name is not None:
-            names = [caller.token_workspace_name]
+        if caller.is_server_admin:  # an admin token scoped to one workspace
+            names = [caller.token_workspace_name or ""]
         else:
             assignments = self.store.role_assignments.list(user_id=caller.user_id, limit=10_000).items
             names = sorted({a.workspace_name for a in assignments})
+            if caller.token_workspace_name is not None:
+                names = [n for n in names if n == caller.token_workspace_name]
         return self.store.workspaces.list(names=names, limit=limit, page_token=page_token)
 
     def get(self, name: str) -> WorkspaceRecord:
@@ -110,7 +111,7 @@ class WorkspaceService:
     def deletion_summary(self, name: str) -> dict[str, Any]:
         record = self.get(name)
         assignments = self.store.role_assignments.list(workspace_id=record.id, limit=100_000).items
-        tokens = [t for t in self.store.tokens.list(limit=100_000).items if t.workspace_id == record.id]
+        tokens = self.store.tokens.list(workspace_ids=[record.id], limit=100_000).items
         objects = self.artifacts.sub(name).list("", recursive=True)
         files = [o for o in objects if not o.is_dir]
         return {
@@ -128,8 +129,9 @@ class WorkspaceService:
         summary = self.deletion_summary(name)
         if dry_run:
             return {**summary, "deleted": False}
-        self.store.workspaces.delete(name)
+        # Objects first: if the store fails half-way, the workspace is still there to retry the delete.
         self.artifacts.sub(name).delete_tree("")
+        self.store.workspaces.delete(name)
         self.store.audit.append(
             "workspace.delete",
             actor=caller.user_name,
@@ -139,6 +141,3 @@ class WorkspaceService:
             detail=summary,
         )
         return {**summary, "deleted": True}
-
-    def can_manage(self, caller: Caller, name: str) -> bool:
-        return self.auth.can(caller, Permission.MANAGE_ACCESS, name)

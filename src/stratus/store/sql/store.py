@@ -226,6 +226,11 @@ class SqlUserStore(_Domain, base.UserStore):
             row = session.scalar(select(UserRow).where(UserRow.name == name))
             return _user(row) if row else None
 
+    def get_by_id(self, user_id: str) -> base.UserRecord | None:
+        with self._tx() as session:
+            row = session.get(UserRow, user_id)
+            return _user(row) if row else None
+
     def list(self, *, limit: int = 100, page_token: str | None = None) -> Page[base.UserRecord]:
         with self._tx() as session:
             return self._page(
@@ -305,11 +310,18 @@ class SqlTokenStore(_Domain, base.TokenStore):
             return _token(row) if row else None
 
     def list(
-        self, *, user_id: str | None = None, limit: int = 100, page_token: str | None = None
+        self,
+        *,
+        user_id: str | None = None,
+        workspace_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        page_token: str | None = None,
     ) -> Page[base.TokenRecord]:
         query = _token_query()
         if user_id is not None:
             query = query.where(TokenRow.user_id == user_id)
+        if workspace_ids is not None:
+            query = query.where(TokenRow.workspace_id.in_(list(workspace_ids)))
         with self._tx() as session:
             return self._page(session, query, TokenRow.id, _token, limit, page_token)
 
@@ -551,6 +563,9 @@ class SqlSettingsStore(_Domain, base.SettingsStore):
                 row.value = value
 
 
+_INITIALISED = "initialised_at"
+
+
 class SqlMetadataStore(base.MetadataStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -568,7 +583,10 @@ class SqlMetadataStore(base.MetadataStore):
             conn.execute(text("SELECT 1"))
 
     def is_empty(self) -> bool:
-        return self.users.count() == 0
+        return self.settings.get(_INITIALISED) is None
+
+    def mark_initialised(self) -> None:
+        self.settings.set(_INITIALISED, datetime.now(UTC).isoformat())
 
     def close(self) -> None:
         self.engine.dispose()
