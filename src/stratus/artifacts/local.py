@@ -36,7 +36,7 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # so opening a planted FIFO cannot hang the server
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _PROC_FD = Path("/proc/self/fd")
-_DIR_RETRIES = 5
+_DIR_RETRIES = 20
 
 
 def _within(path: str, root: str) -> bool:
@@ -126,10 +126,21 @@ class LocalArtifactStore(FsspecArtifactStore):
             except FileNotFoundError:
                 continue  # a concurrent delete pruned the empty directory; make it again
             except (FileExistsError, NotADirectoryError):
-                raise NotADirectoryError(
-                    errno.ENOTDIR, "a parent of the artifact path is an object", key
-                ) from None
+                # makedirs also raises FileExistsError when a concurrent delete prunes a directory between
+                # its mkdir and its isdir check: only a file in the way is a real conflict.
+                if self._object_in_the_way(parent):
+                    raise NotADirectoryError(
+                        errno.ENOTDIR, "a parent of the artifact path is an object", key
+                    ) from None
         raise OSError(errno.EAGAIN, "artifact directory kept disappearing during the write", key)
+
+    def _object_in_the_way(self, directory: str) -> bool:
+        current = directory
+        while _within(current, self._root) and current != self._root:
+            if os.path.lexists(current) and not os.path.isdir(current):
+                return True
+            current = os.path.dirname(current)
+        return False
 
     def _open_read(self, key: str) -> BinaryIO:
         real = self._fs_path(key)
