@@ -78,4 +78,7 @@ class Transport:
             if next_link in seen:  # a server bug must not become an endless loop here
                 raise StratusError(f"the server repeated next_link {next_link}", code="PAGING_LOOP")
             seen.add(next_link)
-            body = self.request("GET", next_link)
+            # Only the path and query: the token goes to the server we were given, never to a host a
+            # response names.
+            link = httpx.URL(next_link)
+            body = self.request("GET", link.raw_path.decode("ascii"))

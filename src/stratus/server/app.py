@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from stratus._version import __version__
 from stratus.server.errors import install_error_handlers
-from stratus.server.middleware import BodyLimitMiddleware, HostAllowListMiddleware, MetricsMiddleware
+from stratus.server.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestGuardMiddleware
 from stratus.server.routers import access, meta, workspaces
 from stratus.server.state import ServerState
 
@@ -41,7 +41,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, limit=state.settings.max_json_bytes, exempt_prefixes=UPLOAD_PREFIXES
     )
-    app.add_middleware(HostAllowListMiddleware, allowed=state.settings.allowed_host_set())
+    app.add_middleware(RequestGuardMiddleware, allowed_hosts=state.settings.allowed_host_set())
     return app
 
 

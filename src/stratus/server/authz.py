@@ -7,8 +7,10 @@ check run before anything else, request parsing included. A route that declares 
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -67,16 +69,24 @@ def _credentials(request: Request, state: ServerState) -> str | None:
                 "cross-origin request refused: the Origin header is missing or not allowed"
             )
         sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or sent != csrf_token_for(session):
+        if not sent or not hmac.compare_digest(sent, csrf_token_for(session)):
             raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header for a session cookie")
     return session
 
 
 def _origin_allowed(origin: str, state: ServerState) -> bool:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(origin).hostname or "").lower()
-    return host in state.settings.allowed_host_set()
+    """Our own origin: an allowed host on our own port, over http or https."""
+    try:
+        parts = urlsplit(origin)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    return (
+        parts.scheme in ("http", "https")
+        and port == state.settings.port
+        and host in state.settings.allowed_host_set()
+    )
 
 
 async def authorize_request(request: Request, permission: Permission) -> None:

@@ -25,6 +25,8 @@ _HTTP_CODES = {
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
 
+_FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
+
 _VALIDATION_CODES = {
     "missing": "MISSING_FIELD",
     "extra_forbidden": "UNKNOWN_FIELD",
@@ -66,6 +68,8 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
         field = None
     elif kind == "extra_forbidden":
         message = f"unknown field {field!r}; remove it (see /docs for the fields this call takes)"
+    elif kind == "missing" and field is None:
+        message = "a JSON request body is required"
     elif kind == "missing":
         message = f"missing required field {field!r}"
     else:
@@ -90,6 +94,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_PARSE_ERROR:
+            # FastAPI raises this for bodies json.loads cannot even start on (bad UTF-8, deep nesting).
+            return JSONResponse(error_body("MALFORMED_JSON", "malformed JSON body"), status_code=422)
         code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
         message = exc.detail if isinstance(exc.detail, str) else code.lower().replace("_", " ")
         return JSONResponse(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stratus.server.errors import error_body
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
+
+async def _send_json(send: Send, status: int, code: str, message: str) -> None:
+    payload = json.dumps(error_body(code, message)).encode()
     await send(
         {
             "type": "http.response.start",
@@ -27,10 +28,6 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": None}}
-
-
 def host_of(header: str) -> str:
     """``host[:port]`` or ``[v6]:port`` to the bare lower-case host."""
     value = header.strip().lower()
@@ -39,26 +36,42 @@ def host_of(header: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-class HostAllowListMiddleware:
-    """Refuse Host headers we do not serve: DNS-rebinding pages cannot then reach a loopback server."""
+class RequestGuardMiddleware:
+    """Checks on the request line and headers before anything else reads them.
 
-    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+    - The Host must be one we serve: a DNS-rebinding page cannot then reach a loopback server, and links
+      we build from the Host (``next_link``, tracking URIs) cannot point elsewhere. Exactly one Host header:
+      with two, this check and the framework could each read a different one.
+    - No NUL bytes in the path or query: no store keeps them (PostgreSQL text refuses them outright).
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
         self.app = app
-        self.allowed = frozenset(h.lower() for h in allowed)
+        self.allowed = frozenset(h.lower() for h in allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            headers = dict(scope.get("headers") or [])
-            host = host_of(headers.get(b"host", b"").decode("latin-1"))
-            if host not in self.allowed and "*" not in self.allowed:
-                if scope["type"] == "http":
-                    await _send_json(
-                        send,
-                        400,
-                        _error("BAD_HOST", f"Host {host!r} is not served here; see STRATUS_ALLOWED_HOSTS"),
-                    )
-                return
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        problem = self._problem(scope)
+        if problem is not None:
+            if scope["type"] == "http":
+                await _send_json(send, 400, *problem)
+            return
         await self.app(scope, receive, send)
+
+    def _problem(self, scope: Scope) -> tuple[str, str] | None:
+        hosts = [value for name, value in scope.get("headers") or [] if name == b"host"]
+        if len(hosts) != 1:
+            return "BAD_HOST", "send exactly one Host header"
+        host = host_of(hosts[0].decode("latin-1"))
+        if host not in self.allowed and "*" not in self.allowed:
+            return "BAD_HOST", f"Host {host!r} is not served here; see STRATUS_ALLOWED_HOSTS"
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+        query = scope.get("query_string", b"")
+        if b"\x00" in raw_path or b"%00" in raw_path or b"%00" in query or b"\x00" in query:
+            return "BAD_REQUEST", "NUL characters are not allowed in the path or query"
+        return None
 
 
 class BodyTooLarge(HTTPException):
@@ -87,11 +100,11 @@ class BodyLimitMiddleware:
             try:
                 too_big = int(declared) > self.limit
             except ValueError:
-                await _send_json(send, 400, _error("BAD_REQUEST", "invalid Content-Length header"))
+                await _send_json(send, 400, "BAD_REQUEST", "invalid Content-Length header")
                 return
             if too_big:
                 await _send_json(
-                    send, 413, _error("PAYLOAD_TOO_LARGE", f"request body larger than {self.limit} bytes")
+                    send, 413, "PAYLOAD_TOO_LARGE", f"request body larger than {self.limit} bytes"
                 )
                 return
         received = 0

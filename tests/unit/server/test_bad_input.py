@@ -118,3 +118,29 @@ def test_allowed_hosts_from_environment(tmp_path, monkeypatch) -> None:
             assert client.get("/health", headers={"Host": "localhost"}).status_code == 400
     finally:
         state.close()
+
+
+@pytest.mark.parametrize("token", ["eyJhIjoxfQ", "WzEsMl0", "bnVsbA", "dHJ1ZQ", "!!"])
+def test_forged_page_tokens(admin: TestClient, token: str) -> None:
+    for path in ("/api/v1/workspaces", "/api/v1/tokens", "/api/v1/audit", "/api/v1/users"):
+        _error(admin.get(path, params={"skip_token": token}), 400, "BAD_REQUEST", "skip_token")
+
+
+@pytest.mark.parametrize("duration", ["99999999999999999999d", "9999999w", "0d", "3651d"])
+def test_out_of_range_durations(admin: TestClient, duration: str) -> None:
+    _error(admin.post("/api/v1/tokens", json={"expires_in": duration}), 422, "INVALID_INPUT", "expires_in")
+
+
+def test_bodies_json_cannot_parse_are_422(admin: TestClient) -> None:
+    headers = {"Content-Type": "application/json"}
+    _error(admin.post("/api/v1/users", content=b'{"name":"\xff"}', headers=headers), 422, "MALFORMED_JSON")
+    _error(admin.post("/api/v1/users", content=b"[" * 100_000, headers=headers), 422, "MALFORMED_JSON")
+    error = _error(admin.post("/api/v1/users"), 422, "MISSING_FIELD")
+    assert error["message"] == "a JSON request body is required"
+
+
+def test_duplicate_host_headers_and_nul_bytes(admin: TestClient) -> None:
+    r = admin.get("/api/v1/workspaces", headers=[("Host", "evil.example:666"), ("Host", "127.0.0.1")])
+    _error(r, 400, "BAD_HOST")
+    _error(admin.get("/api/v1/audit", params={"action": "a\x00b"}), 400, "BAD_REQUEST")
+    _error(admin.get("/api/v1/workspaces/a%00b"), 400, "BAD_REQUEST")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-ORIGIN = {"Origin": "http://127.0.0.1:8765"}
+
+@pytest.fixture
+def origin(server_state) -> dict[str, str]:
+    return {"Origin": f"http://127.0.0.1:{server_state.settings.port}"}
 
 
 @pytest.fixture
@@ -26,7 +29,7 @@ def test_cookie_reads_without_csrf(browser) -> None:
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
-def test_state_changes_need_csrf_and_origin(browser, method: str) -> None:
+def test_state_changes_need_csrf_and_origin(browser, origin, method: str) -> None:
     client, csrf = browser
     path = {
         "POST": "/api/v1/workspaces",
@@ -35,12 +38,13 @@ def test_state_changes_need_csrf_and_origin(browser, method: str) -> None:
     }[method]
     body = {"POST": {"name": "from-browser"}, "PATCH": {"description": "x"}, "DELETE": None}[method]
     assert client.request(method, path, json=body).status_code == 403
-    assert client.request(method, path, json=body, headers=ORIGIN).status_code == 403
-    wrong = {**ORIGIN, "X-CSRF-Token": "0" * 64}
+    assert client.request(method, path, json=body, headers=origin).status_code == 403
+    wrong = {**origin, "X-CSRF-Token": "0" * 64}
     assert client.request(method, path, json=body, headers=wrong).status_code == 403
-    foreign = {"Origin": "http://evil.example", "X-CSRF-Token": csrf}
-    assert client.request(method, path, json=body, headers=foreign).status_code == 403
-    ok = client.request(method, path, json=body, headers={**ORIGIN, "X-CSRF-Token": csrf})
+    for other in ("http://evil.example", "http://localhost:1", "ftp://127.0.0.1", "null"):
+        foreign = {"Origin": other, "X-CSRF-Token": csrf}
+        assert client.request(method, path, json=body, headers=foreign).status_code == 403, other
+    ok = client.request(method, path, json=body, headers={**origin, "X-CSRF-Token": csrf})
     assert ok.status_code < 300, ok.text
 
 
@@ -51,8 +55,8 @@ def test_bearer_requests_need_no_csrf(api: TestClient, admin_token: str) -> None
     assert r.status_code == 201
 
 
-def test_closing_the_session_revokes_its_cookie(browser) -> None:
+def test_closing_the_session_revokes_its_cookie(browser, origin) -> None:
     client, csrf = browser
-    assert client.delete("/api/v1/session", headers={**ORIGIN, "X-CSRF-Token": csrf}).status_code == 204
+    assert client.delete("/api/v1/session", headers={**origin, "X-CSRF-Token": csrf}).status_code == 204
     client.cookies.clear()
     assert client.get("/api/v1/me").status_code == 401

@@ -20,7 +20,7 @@ from stratus.store.base import (
     WorkspaceRecord,
 )
 
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_DURATION = re.compile(r"(\d{1,6})\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DEFAULT_TOKEN_LIFETIME = "90d"  # noqa: S105 - a duration, not a secret
 MAX_TOKEN_LIFETIME = timedelta(days=3650)
@@ -37,7 +37,7 @@ def parse_duration(text: str, field: str = "expires_in") -> timedelta | None:
             f"invalid duration {text!r}: use a number and a unit s, m, h, d or w (e.g. 30d), or 'never'",
             field=field,
         )
-    total = timedelta(**{_UNITS[unit]: 0 for unit in _UNITS})
+    total = timedelta()
     for amount, unit in parts:
         total += timedelta(**{_UNITS[unit]: int(amount)})
     if total <= timedelta(0) or total > MAX_TOKEN_LIFETIME:

@@ -52,7 +52,7 @@ def make_engine(url: str) -> Engine:
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The engine, not its URL: ConfigParser would choke on '%' in a password (and print the URL).
     cfg.attributes["engine"] = engine
     return cfg
 

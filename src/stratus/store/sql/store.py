@@ -43,13 +43,15 @@ def encode_page_token(key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_page_token(token: str) -> Any:
+def decode_page_token(token: str) -> str | int:
     try:
-        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError(
-            "invalid page token; pass the next_link you were given", field="skip_token"
-        ) from exc
+        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        key = None
+    # Only the scalar sort keys we hand out come back; anything else would reach SQL as a bad operand.
+    if isinstance(key, bool) or not isinstance(key, str | int):
+        raise BadRequestError("invalid page token; pass the next_link you were given", field="skip_token")
+    return key
 
 
 class _Domain:

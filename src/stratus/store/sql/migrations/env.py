@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from stratus.store.sql.tables import Base
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url") or "")
+engine = config.attributes["engine"]  # Stratus always passes its engine (see engine.alembic_config)
 
 with engine.connect() as connection:
     context.configure(
