@@ -191,3 +191,23 @@ def test_a_first_start_that_died_half_way_is_finished_by_the_next(tmp_path: Path
     again = bootstrap(settings)
     assert again.new_admin_token is None
     again.close()
+
+
+def test_unusable_database_or_backend_is_a_clear_refusal(tmp_path: Path) -> None:
+    message = _start_and_fail(
+        tmp_path / "h1", {"STRATUS_DATABASE_URL": "postgresql+psycopg://u:s3cret@127.0.0.1:9/x"}
+    )
+    assert "cannot use the metadata database" in message and "s3cret" not in message
+    assert "Traceback" not in message
+    message = _start_and_fail(tmp_path / "h2", {"STRATUS_DATABASE_URL": "mysql://x/y"})
+    assert "STRATUS_DATABASE_URL" in message and "Traceback" not in message
+    message = _start_and_fail(tmp_path / "h3", {"STRATUS_ARTIFACT_URI": "gopher://x/y"})
+    assert "gopher" in message and "Traceback" not in message
+
+
+def test_home_files_are_private(tmp_path: Path) -> None:
+    home = tmp_path / "existing"
+    home.mkdir(mode=0o755)
+    start_server(home).stop()
+    for name in ("stratus.db", "admin-token", "master.key", "logs/server.log"):
+        assert _mode(home / name) & 0o077 == 0, name

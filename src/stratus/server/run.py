@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 import logging
 import logging.handlers
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def serve(
     announce: bool = True,
 ) -> None:
     check_exposure(settings.host, ssl_certfile, ssl_keyfile, insecure)
+    os.umask(0o077)  # the database, logs and artifacts are the server's own: nobody else reads them
     prepare_home(settings)
     log_file = configure_logging(settings)
     state = bootstrap(settings)

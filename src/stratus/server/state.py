@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from stratus._files import write_private
 from stratus.config import Settings
@@ -63,11 +68,14 @@ def bootstrap(settings: Settings) -> ServerState:
     from stratus.artifacts import open_artifact_store
 
     prepare_home(settings)
-    engine = make_engine(settings.resolved_database_url)
-    store = SqlMetadataStore(engine)
-    artifacts = open_artifact_store(settings.resolved_artifact_uri)
     try:
-        with migration_lock(engine):
+        engine = make_engine(settings.resolved_database_url)
+        artifacts = open_artifact_store(settings.resolved_artifact_uri)
+    except (ValueError, ImportError) as exc:  # unsupported URL, missing extra: the message says which
+        raise StartupError(str(exc)) from exc
+    store = SqlMetadataStore(engine)
+    try:
+        with _database_errors(engine), migration_lock(engine):
             upgrade(engine)
             if store.is_empty():
                 key, token = _initialise(settings, store)
@@ -79,6 +87,17 @@ def bootstrap(settings: Settings) -> ServerState:
         store.close()
         raise
     return state
+
+
+@contextlib.contextmanager
+def _database_errors(engine: Engine) -> Iterator[None]:
+    """An unreachable database is a start-up error naming the database, not a traceback."""
+    try:
+        yield
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        raise StartupError(f"cannot use the metadata database {where}: {reason}") from exc
 
 
 def _initialise(settings: Settings, store: MetadataStore) -> tuple[bytes, str]:
