@@ -30,16 +30,11 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return root / "stratus"
 
 
-def unavailable(reason: str) -> None:
-    """A required service is missing: a failure under CI, a visible skip elsewhere."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: service tests may not be skipped)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     from sqlalchemy import create_engine, text
+
+    from plugins.services import service_unavailable
 
     try:
         engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
@@ -47,7 +42,7 @@ def postgres_server_url() -> str:
             conn.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as exc:
-        unavailable(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc.__class__.__name__}")
+        service_unavailable(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc.__class__.__name__}")
     return POSTGRES_URL
 
 

@@ -7,23 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from plugins.services import AzuriteService, MotoS3Service
-from stratus.artifacts import ArtifactStore, UnsafePathError, open_artifact_store
+from plugins.services import open_backend_store
+from stratus.artifacts import UnsafePathError
 from stratus.errors import NotFoundError
 from stratus.server.services.artifacts import ArtifactService
 from stratus.store.sql import open_store
-
-
-def _open(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
-    if backend == "file":
-        return open_artifact_store(str(tmp_path / "artifacts"))
-    if backend == "az":
-        azurite: AzuriteService = request.getfixturevalue("azurite")
-        container: str = request.getfixturevalue("azure_container")
-        return open_artifact_store(f"az://{container}/ws", storage_options=azurite.storage_options)
-    moto: MotoS3Service = request.getfixturevalue("moto_s3")
-    bucket: str = request.getfixturevalue("s3_bucket")
-    return open_artifact_store(f"s3://{bucket}/ws", storage_options=moto.storage_options)
 
 
 @pytest.fixture(
@@ -43,7 +31,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path):
         else request.getfixturevalue("postgres_url")
     )
     store = open_store(url)
-    yield ArtifactService(store, _open(backend, request, tmp_path))
+    yield ArtifactService(store, open_backend_store(backend, request, tmp_path, "ws"))
     store.close()
 
 

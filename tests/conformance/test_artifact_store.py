@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.services import AzuriteService, MotoS3Service
+from plugins.services import AzuriteService, MotoS3Service, open_backend_store
 from stratus.artifacts import ArtifactStore, FsspecArtifactStore, LocalArtifactStore, open_artifact_store
 from stratus.testing.artifact_store import ARTIFACT_STORE_CHECKS, Check, check_artifact_store
 
@@ -17,16 +17,7 @@ BACKENDS = [
 ]
 
 
-def _open(backend: str, request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> ArtifactStore:
-    if backend == "file":
-        return open_artifact_store(str(tmp_path / "artifacts" / prefix))
-    if backend == "az":
-        azurite: AzuriteService = request.getfixturevalue("azurite")
-        container: str = request.getfixturevalue("azure_container")
-        return open_artifact_store(f"az://{container}/{prefix}", storage_options=azurite.storage_options)
-    moto: MotoS3Service = request.getfixturevalue("moto_s3")
-    bucket: str = request.getfixturevalue("s3_bucket")
-    return open_artifact_store(f"s3://{bucket}/{prefix}", storage_options=moto.storage_options)
+_open = open_backend_store
 
 
 @pytest.fixture(params=BACKENDS)

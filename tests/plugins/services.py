@@ -19,9 +19,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
+
+if TYPE_CHECKING:
+    from stratus.artifacts import ArtifactStore
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -308,3 +311,20 @@ def s3_bucket(moto_s3: MotoS3Service) -> Iterator[str]:
         yield name
     finally:
         moto_s3.delete_bucket(name)
+
+
+def open_backend_store(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, prefix: str
+) -> ArtifactStore:
+    """An empty artifact store on ``backend`` (file, az or s3) below ``prefix``, in a fresh container."""
+    from stratus.artifacts import open_artifact_store
+
+    if backend == "file":
+        return open_artifact_store(str(tmp_path / "artifacts" / prefix))
+    if backend == "az":
+        azurite: AzuriteService = request.getfixturevalue("azurite")
+        container: str = request.getfixturevalue("azure_container")
+        return open_artifact_store(f"az://{container}/{prefix}", storage_options=azurite.storage_options)
+    moto: MotoS3Service = request.getfixturevalue("moto_s3")
+    bucket: str = request.getfixturevalue("s3_bucket")
+    return open_artifact_store(f"s3://{bucket}/{prefix}", storage_options=moto.storage_options)

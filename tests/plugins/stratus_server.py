@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from plugins.services import free_port
 from stratus.config import Settings
 from stratus.server.app import create_app
 from stratus.server.state import ServerState, bootstrap
 
 TEST_HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((TEST_HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
