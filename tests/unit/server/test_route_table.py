@@ -81,3 +81,20 @@ def test_metrics_need_a_token_and_count_requests(api: TestClient, admin_token: s
     assert api.get("/metrics").status_code == 401
     text = api.get("/metrics", headers={"Authorization": f"Bearer {admin_token}"}).text
     assert 'stratus_http_requests_total{method="GET",route="/health",status="200"}' in text
+
+
+def test_failed_logins_cannot_flood_the_audit_log(api: TestClient, server_state: ServerState) -> None:
+    for _ in range(45):
+        assert api.get("/api/v1/me", headers={"Authorization": "Bearer stratus_nope"}).status_code == 401
+    assert len(server_state.store.audit.list(action="auth.failed", limit=1000).items) == 30
+
+
+def test_failure_gate_reports_what_it_left_out() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from stratus.server.services.auth import FailureGate
+
+    gate, t0 = FailureGate(limit=2), datetime.now(UTC)
+    assert [gate.admit("ip", t0) for _ in range(5)] == [0, 0, None, None, None]
+    assert gate.admit("other", t0) == 0
+    assert gate.admit("ip", t0 + timedelta(minutes=2)) == 3

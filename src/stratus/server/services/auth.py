@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from datetime import UTC, datetime, timedelta
 
 from stratus.entities.roles import Permission, Role, permissions_of
@@ -31,9 +32,38 @@ def csrf_token_for(session_token: str) -> str:
     return hmac.new(session_token.encode(), b"stratus csrf v1", hashlib.sha256).hexdigest()
 
 
+class FailureGate:
+    """Bounds the audit rows one client's failed logins can write: ``limit`` a minute, then a count.
+
+    Anonymous clients must not be able to fill the database; the first row after a quiet spell says how
+    many failures were left out (``suppressed_before``).
+    """
+
+    def __init__(self, limit: int = 30, window: timedelta = timedelta(minutes=1)) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[datetime, int, int]] = {}  # client -> (start, written, suppressed)
+
+    def admit(self, client: str, now: datetime) -> int | None:
+        """``None``: do not write this one; else write it, with the number suppressed before it."""
+        with self._lock:
+            start, written, suppressed = self._windows.get(client, (now, 0, 0))
+            if now - start >= self.window:
+                start, written = now, 0
+            if written >= self.limit:
+                self._windows[client] = (start, written, suppressed + 1)
+                return None
+            self._windows[client] = (start, written + 1, 0)
+            if len(self._windows) > 10_000:  # forget quiet clients; keeps memory bounded under a spray
+                self._windows = {c: w for c, w in self._windows.items() if now - w[0] < self.window}
+            return suppressed
+
+
 class AuthService:
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
+        self._failure_gate = FailureGate()
 
     def authenticate(self, token: str | None, *, client_ip: str | None) -> Caller:
         if not token:
@@ -48,14 +78,16 @@ class AuthService:
         elif record.expires_at is not None and record.expires_at <= now:
             reason = "token expired"
         if reason is not None or record is None:
-            self.store.audit.append(
-                "auth.failed",
-                outcome="failure",
-                actor=record.user_name if record else None,
-                target=record.id if record else None,
-                client_ip=client_ip,
-                detail={"reason": reason},
-            )
+            suppressed = self._failure_gate.admit(client_ip or "", now)
+            if suppressed is not None:
+                self.store.audit.append(
+                    "auth.failed",
+                    outcome="failure",
+                    actor=record.user_name if record else None,
+                    target=record.id if record else None,
+                    client_ip=client_ip,
+                    detail={"reason": reason, "suppressed_before": suppressed},
+                )
             raise AuthenticationError(f"{reason}; create a new one with 'stratus token create'")
         user = self.store.users.get(record.user_name)
         if user is None:  # the user was removed after the token was read
