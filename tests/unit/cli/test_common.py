@@ -1,0 +1,64 @@
+"""Output and exit codes shared by every command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+from stratus.cli import _common
+from stratus.cli._common import OutputFormat, emit, handle_errors
+from stratus.entities import Workspace
+from stratus.errors import ConflictError, InvalidInputError, NotFoundError
+
+
+def test_json_is_the_body_as_received(capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"name": "w", "zzz": None, "extra_field": [1], "tags": {}}
+    emit(Workspace.from_response(body), OutputFormat.json)
+    assert json.loads(capsys.readouterr().out) == body
+    emit([Workspace.from_response(body)] * 2, OutputFormat.json)
+    assert json.loads(capsys.readouterr().out) == [body, body]
+
+
+def test_table_shows_the_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    emit(
+        [{"name": "alpha", "description": "first"}, {"name": "beta", "tags": {"k": "v"}}],
+        OutputFormat.table,
+        ("name", "tags"),
+    )
+    out = capsys.readouterr().out
+    assert "alpha" in out and "beta" in out and '{"k": "v"}' in out and "first" not in out
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [(NotFoundError("gone"), 3), (InvalidInputError("bad", field="name"), 2), (ConflictError("dup"), 1)],
+)
+def test_exit_codes(error: Exception, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    @handle_errors
+    def command() -> None:
+        raise error
+
+    with pytest.raises(typer.Exit) as info:
+        command()
+    assert info.value.exit_code == code
+    captured = capsys.readouterr()
+    assert captured.out == "" and str(error) in captured.err
+
+
+def test_clients_are_closed_after_each_command() -> None:
+    closed: list[bool] = []
+
+    class Fake:
+        def close(self) -> None:
+            closed.append(True)
+
+    @handle_errors
+    def command() -> None:
+        _common._open_clients.append(Fake())  # type: ignore[arg-type]
+        raise NotFoundError("x")
+
+    with pytest.raises(typer.Exit):
+        command()
+    assert closed == [True] and _common._open_clients == []
