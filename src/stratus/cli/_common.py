@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -119,6 +119,3 @@ def _report(exc: StratusError) -> None:
     field = f" (field: {exc.field})" if exc.field else ""
     stderr.print(f"[red]error[/red] {exc.code}: {exc.message}{field}", markup=True, soft_wrap=True)
 
-
-def listed(items: Iterable[Any]) -> list[Any]:
-    return list(items)
