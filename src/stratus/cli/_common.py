@@ -118,4 +118,3 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 def _report(exc: StratusError) -> None:
     field = f" (field: {exc.field})" if exc.field else ""
     stderr.print(f"[red]error[/red] {exc.code}: {exc.message}{field}", markup=True, soft_wrap=True)
-

@@ -40,13 +40,14 @@ def user_create(
     server_admin: Annotated[
         bool, typer.Option("--server-admin", help="May create workspaces and users")
     ] = False,
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Create a user. Give them access with 'stratus role assign' and a token with 'stratus token create'."""
-    ml = client(None, url, resource_group, subscription)
+    ml = client(workspace_name, url, resource_group, subscription)
     emit(
         ml.users.create(User(name=name, display_name=display_name, is_server_admin=server_admin)),
         output,
@@ -57,26 +58,28 @@ def user_create(
 @user_app.command("list")
 @handle_errors
 def user_list(
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """List users."""
-    emit(list(client(None, url, resource_group, subscription).users.list()), output, USER_COLUMNS)
+    emit(list(client(workspace_name, url, resource_group, subscription).users.list()), output, USER_COLUMNS)
 
 
 @user_app.command("show")
 @handle_errors
 def user_show(
     name: Annotated[str, typer.Option("--name", "-n")],
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Show one user."""
-    emit(client(None, url, resource_group, subscription).users.get(name), output, USER_COLUMNS)
+    emit(client(workspace_name, url, resource_group, subscription).users.get(name), output, USER_COLUMNS)
 
 
 @token_app.command("create")
@@ -92,7 +95,7 @@ def token_create(
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Create a token, scoped to one workspace with -w. The secret is printed once, now."""
-    ml = client(None, url, resource_group, subscription)
+    ml = client(workspace_name, url, resource_group, subscription)
     token = ml.tokens.create(user=user, workspace_name=workspace_name, name=name, expires_in=expires_in)
     if output is OutputFormat.table:
         stderr.print("The token is shown only now; store it safely.")
@@ -103,26 +106,36 @@ def token_create(
 @handle_errors
 def token_list(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Default: yourself")] = None,
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """List tokens (never their secrets)."""
-    emit(list(client(None, url, resource_group, subscription).tokens.list(user=user)), output, TOKEN_COLUMNS)
+    emit(
+        list(client(workspace_name, url, resource_group, subscription).tokens.list(user=user)),
+        output,
+        TOKEN_COLUMNS,
+    )
 
 
 @token_app.command("revoke")
 @handle_errors
 def token_revoke(
     token_id: Annotated[str, typer.Option("--id", help="Token id (tok_...)")],
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Revoke a token at once."""
-    emit(client(None, url, resource_group, subscription).tokens.revoke(token_id), output, TOKEN_COLUMNS)
+    emit(
+        client(workspace_name, url, resource_group, subscription).tokens.revoke(token_id),
+        output,
+        TOKEN_COLUMNS,
+    )
 
 
 @role_app.command("assign")
@@ -182,6 +195,7 @@ def role_delete(
 def audit_list(
     action: Annotated[str | None, typer.Option("--action", help="e.g. auth.failed, token.create")] = None,
     top: Annotated[int, typer.Option("--top", help="At most this many, newest first")] = 100,
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
@@ -189,7 +203,7 @@ def audit_list(
 ) -> None:
     """List audit events, newest first."""
     events = []
-    for event in client(None, url, resource_group, subscription).audit.list(action=action):
+    for event in client(workspace_name, url, resource_group, subscription).audit.list(action=action):
         events.append(event)
         if len(events) >= top:
             break

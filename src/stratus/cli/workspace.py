@@ -44,13 +44,14 @@ def create(
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
     tags: TagOpt = None,
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Create a workspace (server admin)."""
-    ml = client(None, url, resource_group, subscription)
+    ml = client(workspace_name, url, resource_group, subscription)
     ws = Workspace(name=name, display_name=display_name, description=description, tags=_tags(tags) or {})
     emit(ml.workspaces.begin_create(ws).result(), output, COLUMNS)
 
@@ -58,13 +59,14 @@ def create(
 @app.command("list")
 @handle_errors
 def list_(
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """List the workspaces you can read."""
-    emit(list(client(None, url, resource_group, subscription).workspaces.list()), output, COLUMNS)
+    emit(list(client(workspace_name, url, resource_group, subscription).workspaces.list()), output, COLUMNS)
 
 
 @app.command("show")
@@ -89,13 +91,14 @@ def update(
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
     tags: TagOpt = None,
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Update a workspace's display name, description or tags."""
-    ml = client(None, url, resource_group, subscription)
+    ml = client(workspace_name, url, resource_group, subscription)
     ws = Workspace(name=name, display_name=display_name, description=description)
     if tags is not None:
         ws.tags = _tags(tags) or {}
@@ -107,13 +110,14 @@ def update(
 def delete(
     name: NameOpt,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Really delete")] = False,
+    workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Delete a workspace and everything in it. Without --yes, only says what would be removed."""
-    ml = client(None, url, resource_group, subscription)
+    ml = client(workspace_name, url, resource_group, subscription)
     summary = ml.workspaces.begin_delete(name, dry_run=not yes).result()
     what = (
         f"workspace {name!r}: {summary['role_assignments']} role assignment(s), {summary['tokens']} "

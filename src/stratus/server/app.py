@@ -22,7 +22,7 @@ def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(
         title="Stratus",
         version=__version__,
-        description="The Stratus API: a self-hosted machine-learning platform shaped like Azure Machine Learning.",
+        description="The Stratus API: a self-hosted ML platform shaped like Azure Machine Learning.",
         openapi_url=None,  # served by our own route, which needs a token
         docs_url=None,
         redoc_url=None,

@@ -62,3 +62,30 @@ def test_clients_are_closed_after_each_command() -> None:
     with pytest.raises(typer.Exit):
         command()
     assert closed == [True] and _common._open_clients == []
+
+
+def _commands():
+    from stratus.cli.main import app
+
+    root = typer.main.get_command(app)
+    for group_name, group in root.commands.items():  # type: ignore[attr-defined]
+        if hasattr(group, "commands"):  # a command group (typer vendors its own click)
+            for name, command in group.commands.items():
+                yield f"{group_name} {name}", command
+        else:
+            yield group_name, group
+
+
+def test_every_command_takes_the_az_ml_options() -> None:
+    checked = 0
+    for name, command in _commands():
+        if name == "server start":
+            continue
+        options = {opt for param in command.params for opt in param.opts}
+        assert {"--workspace-name", "-w"} <= options, name
+        if name != "role delete":  # prints nothing on stdout
+            assert {"--output", "-o"} <= options, name
+        if name != "login":
+            assert {"--resource-group", "-g", "--subscription"} <= options, name
+        checked += 1
+    assert checked >= 15
