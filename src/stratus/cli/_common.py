@@ -78,7 +78,9 @@ def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
         return
     rows = items if isinstance(items, list) else [items]
     keys = list(columns) or sorted({k for row in rows if isinstance(row, dict) for k in row})
-    table = Table(*keys)
+    table = Table()
+    for key in keys:
+        table.add_column(key, overflow="fold")  # wrap long values (ids, URIs), never cut them
     for row in rows:
         table.add_row(*(_cell(row.get(k)) for k in keys))
     Console().print(table)

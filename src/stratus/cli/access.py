@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -97,9 +98,14 @@ def token_create(
     """Create a token, scoped to one workspace with -w. The secret is printed once, now."""
     ml = client(workspace_name, url, resource_group, subscription)
     token = ml.tokens.create(user=user, workspace_name=workspace_name, name=name, expires_in=expires_in)
-    if output is OutputFormat.table:
-        stderr.print("The token is shown only now; store it safely.")
-    emit(token, output, (*TOKEN_COLUMNS[:5], "token"))
+    if output is OutputFormat.json:
+        emit(token, output)
+        return
+    emit(token, output, TOKEN_COLUMNS[:5])
+    # On a line of its own, whole, so it can be copied; it is never shown again.
+    sys.stdout.flush()
+    stderr.print("Token (shown only now; store it safely):")
+    print(token.token, flush=True)
 
 
 @token_app.command("list")
