@@ -147,3 +147,66 @@ def test_artifact_index_prefixes_are_literal(store: SqlMetadataStore) -> None:
     assert store.artifact_index.delete(ws.id, "axb/y") and not store.artifact_index.delete(ws.id, "axb/y")
     store.workspaces.delete("team")
     assert store.artifact_index.list(ws.id).items == []
+
+
+def test_experiments_ids_names_and_search(store: SqlMetadataStore) -> None:
+    from stratus.tracking.search import parse_filter
+
+    ws, other = store.workspaces.create("team"), store.workspaces.create("other")
+    loc = "mlflow-artifacts:/{experiment_id}"
+    first = store.experiments.create(
+        ws.id, "a", artifact_location=None, default_location=loc, tags={"k": "v"}
+    )
+    second = store.experiments.create(
+        ws.id, "b_x", artifact_location="mlflow-artifacts:/custom", default_location=loc
+    )
+    elsewhere = store.experiments.create(other.id, "a", artifact_location=None, default_location=loc)
+    assert (first.experiment_id, second.experiment_id, elsewhere.experiment_id) == (1, 2, 1)
+    assert (
+        first.artifact_location == "mlflow-artifacts:/1"
+        and second.artifact_location == "mlflow-artifacts:/custom"
+    )
+    with pytest.raises(ConflictError):
+        store.experiments.create(ws.id, "a", artifact_location=None, default_location=loc)
+    store.experiments.update(ws.id, 2, lifecycle_stage="deleted")
+    search = lambda text, stages=("active",): [  # noqa: E731
+        e.name
+        for e in store.experiments.search(
+            ws.id, stages=stages, clauses=parse_filter(text), order_by=[("name", True)], limit=10, offset=0
+        )
+    ]
+    assert search("") == ["a"]
+    assert search("name LIKE 'b\\_%'", ("active", "deleted")) == ["b_x"]
+    assert search("tags.k = 'v'") == ["a"] and search("tags.k != 'v'") == []
+    store.experiments.set_tag(ws.id, 1, "k", "w")
+    assert store.experiments.get(ws.id, 1).tags == {"k": "w"}
+    assert store.experiments.delete_tag(ws.id, 1, "k") and not store.experiments.delete_tag(ws.id, 1, "k")
+    store.workspaces.delete("team")
+    assert store.experiments.get(ws.id, 1) is None
+
+
+def test_concurrent_creates_of_one_experiment_make_one(store: SqlMetadataStore) -> None:
+    ws = store.workspaces.create("team")
+    results: list[object] = []
+
+    def create(name: str) -> None:
+        try:
+            results.append(
+                store.experiments.create(
+                    ws.id, name, artifact_location=None, default_location="x:/{experiment_id}"
+                )
+            )
+        except ConflictError as exc:
+            results.append(exc)
+
+    threads = [
+        threading.Thread(target=create, args=(name,)) for name in ["same"] * 4 + [f"n{i}" for i in range(6)]
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conflicts = [r for r in results if isinstance(r, ConflictError)]
+    assert len(conflicts) == 3 and len(results) == 10
+    ids = sorted(r.experiment_id for r in results if not isinstance(r, ConflictError))
+    assert ids == list(range(1, 8)), "ids are unique and dense under contention"

@@ -23,14 +23,20 @@ from stratus.server.services.context import Caller
 from stratus.server.state import ServerState
 
 PERMISSION_KEY = "x-stratus-permission"
+DEFAULT_WORKSPACE_KEY = "x-stratus-default-workspace"
 SESSION_COOKIE = "stratus_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def requires(permission: Permission) -> dict[str, Any]:
-    """``openapi_extra`` for a route: the permission it needs, shown in the published contract too."""
+def requires(permission: Permission, *, default_workspace: str | None = None) -> dict[str, Any]:
+    """``openapi_extra`` for a route: the permission it needs, shown in the published contract too.
+
+    ``default_workspace`` names the workspace of routes whose URL has none (the MLflow aliases).
+    """
     extra: dict[str, Any] = {PERMISSION_KEY: permission.value}
+    if default_workspace is not None:
+        extra[DEFAULT_WORKSPACE_KEY] = default_workspace
     if permission is not Permission.ANONYMOUS:
         extra["security"] = [{"bearerAuth": []}]
     return extra
@@ -89,13 +95,13 @@ def _origin_allowed(origin: str, state: ServerState) -> bool:
     )
 
 
-async def authorize_request(request: Request, permission: Permission) -> None:
+async def authorize_request(request: Request, permission: Permission, default_workspace: str | None) -> None:
     if permission is Permission.ANONYMOUS:
         return
     state = server_state(request)
     token = _credentials(request, state)
     caller = await run_in_threadpool(state.auth.authenticate, token, client_ip=client_ip(request))
-    workspace_name = request.path_params.get("workspace_name")
+    workspace_name = request.path_params.get("workspace_name") or default_workspace
     workspace = await run_in_threadpool(state.auth.authorize, caller, permission, workspace_name)
     request.state.caller = caller
     request.state.workspace = workspace
@@ -105,11 +111,12 @@ class SecuredRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         permission = declared_permission(self)
+        default_workspace = (self.openapi_extra or {}).get(DEFAULT_WORKSPACE_KEY)
 
         async def secured_handler(request: Request) -> Response:
             if permission is None:  # deny by default: an undeclared route is a bug, never an open door
                 raise PermissionDeniedError("this route declares no permission and is closed")
-            await authorize_request(request, permission)
+            await authorize_request(request, permission, default_workspace)
             return await handle(request)
 
         return secured_handler

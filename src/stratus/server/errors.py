@@ -48,6 +48,45 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": {"code": code, "message": message, "field": field}}
 
 
+# MLflow's own error codes and the HTTP status its client expects with each (mlflow.exceptions).
+_MLFLOW_STATUS = {
+    "INVALID_PARAMETER_VALUE": 400,
+    "BAD_REQUEST": 400,
+    "MALFORMED_REQUEST": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "ENDPOINT_NOT_FOUND": 404,
+    "INTERNAL_ERROR": 500,
+}
+_MLFLOW_CODE_BY_STATUS = {
+    400: "INVALID_PARAMETER_VALUE",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    405: "ENDPOINT_NOT_FOUND",
+    409: "RESOURCE_ALREADY_EXISTS",
+    413: "INVALID_PARAMETER_VALUE",
+    422: "INVALID_PARAMETER_VALUE",
+}
+
+
+def _mlflow_response(request: Request, status: int, code: str, message: str) -> JSONResponse | None:
+    """MLflow's error shape on MLflow routes, ``None`` elsewhere."""
+    from stratus.server.routers.mlflow import is_mlflow_path
+
+    if not is_mlflow_path(request.url.path):
+        return None
+    mlflow_code = code if code in _MLFLOW_STATUS else _MLFLOW_CODE_BY_STATUS.get(status, "INTERNAL_ERROR")
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"error_code": mlflow_code, "message": message},
+        status_code=_MLFLOW_STATUS.get(mlflow_code, status),
+        headers=headers,
+    )
+
+
 def _field_path(loc: tuple[Any, ...]) -> str | None:
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
@@ -84,7 +123,10 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StratusError)
-    async def _stratus_error(_request: Request, exc: StratusError) -> JSONResponse:
+    async def _stratus_error(request: Request, exc: StratusError) -> JSONResponse:
+        mlflow = _mlflow_response(request, exc.status_code, exc.code, exc.message)
+        if mlflow is not None:
+            return mlflow
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
@@ -93,12 +135,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return validation_error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_PARSE_ERROR:
             # FastAPI raises this for bodies json.loads cannot even start on (bad UTF-8, deep nesting).
             return JSONResponse(error_body("MALFORMED_JSON", "malformed JSON body"), status_code=422)
         code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
         message = exc.detail if isinstance(exc.detail, str) else code.lower().replace("_", " ")
+        if exc.status_code == 404:  # on MLflow routes: an endpoint MLflow's client does not know
+            mlflow = _mlflow_response(request, 404, "ENDPOINT_NOT_FOUND", message)
+        else:
+            mlflow = _mlflow_response(request, exc.status_code, code, message)
+        if mlflow is not None:
+            return mlflow
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
@@ -106,6 +154,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        mlflow = _mlflow_response(
+            request, 500, "INTERNAL_ERROR", "internal error; the server log has the details"
+        )
+        if mlflow is not None:
+            return mlflow
         return JSONResponse(
             error_body("INTERNAL_ERROR", "internal error; the server log has the details"), status_code=500
         )

@@ -17,6 +17,7 @@ from stratus.config import Settings
 from stratus.secrets import master_key
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
+from stratus.server.services.experiments import ExperimentService
 from stratus.server.services.users import UserService
 from stratus.server.services.workspaces import WorkspaceService
 from stratus.store.base import MetadataStore
@@ -45,12 +46,14 @@ class ServerState:
     users: UserService = field(init=False)
     workspaces: WorkspaceService = field(init=False)
     artifact_objects: ArtifactService = field(init=False)
+    experiments: ExperimentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.store)
         self.users = UserService(self.store, self.auth)
         self.workspaces = WorkspaceService(self.store, self.artifacts, self.auth)
         self.artifact_objects = ArtifactService(self.store, self.artifacts)
+        self.experiments = self.workspaces.experiments
 
     def close(self) -> None:
         self.store.close()

@@ -94,6 +94,18 @@ class ArtifactRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class ExperimentRecord:
+    workspace_id: str
+    experiment_id: int
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    creation_time: int  # epoch milliseconds, as MLflow reports them
+    last_update_time: int
+    tags: dict[str, str]
+
+
 class WorkspaceStore(abc.ABC):
     @abc.abstractmethod
     def create(
@@ -266,6 +278,59 @@ class ArtifactIndexStore(abc.ABC):
         """Remove ``prefix`` and everything below it (everything when empty); returns the count."""
 
 
+class ExperimentStore(abc.ABC):
+    """MLflow experiments; ids are allocated per workspace and ``0`` is each workspace's ``Default``."""
+
+    @abc.abstractmethod
+    def create(
+        self,
+        workspace_id: str,
+        name: str,
+        *,
+        artifact_location: str | None,
+        default_location: str,
+        tags: dict[str, str] | None = None,
+        experiment_id: int | None = None,
+    ) -> ExperimentRecord:
+        """Allocate the next id (or use ``experiment_id``); ``default_location`` may hold
+        ``{experiment_id}``. Raise ``ConflictError`` when the name is taken, deleted experiments included."""
+
+    @abc.abstractmethod
+    def get(self, workspace_id: str, experiment_id: int) -> ExperimentRecord | None: ...
+
+    @abc.abstractmethod
+    def get_by_name(self, workspace_id: str, name: str) -> ExperimentRecord | None: ...
+
+    @abc.abstractmethod
+    def search(
+        self,
+        workspace_id: str,
+        *,
+        stages: Sequence[str],
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[ExperimentRecord]:
+        """``clauses`` from ``tracking.search.parse_filter``; ``order_by`` as (column, ascending)."""
+
+    @abc.abstractmethod
+    def update(
+        self,
+        workspace_id: str,
+        experiment_id: int,
+        *,
+        name: str | None = None,
+        lifecycle_stage: str | None = None,
+    ) -> ExperimentRecord: ...
+
+    @abc.abstractmethod
+    def set_tag(self, workspace_id: str, experiment_id: int, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_tag(self, workspace_id: str, experiment_id: int, key: str) -> bool: ...
+
+
 class SettingsStore(abc.ABC):
     """Server-wide key/value settings (e.g. the master-key check value)."""
 
@@ -285,6 +350,7 @@ class MetadataStore(abc.ABC):
     role_assignments: RoleAssignmentStore
     audit: AuditStore
     artifact_index: ArtifactIndexStore
+    experiments: ExperimentStore
     settings: SettingsStore
 
     @abc.abstractmethod

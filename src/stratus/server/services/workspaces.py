@@ -8,6 +8,7 @@ from stratus.entities import CreationContext, Workspace
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.server.services.auth import AuthService
 from stratus.server.services.context import Caller
+from stratus.server.services.experiments import ExperimentService
 from stratus.server.services.names import check_workspace_name
 from stratus.store.base import MetadataStore, Page, WorkspaceRecord
 
@@ -39,6 +40,7 @@ class WorkspaceService:
         self.store = store
         self.artifacts = artifacts
         self.auth = auth
+        self.experiments = ExperimentService(store)
 
     def create(
         self,
@@ -53,6 +55,7 @@ class WorkspaceService:
         record = self.store.workspaces.create(
             name, display_name=display_name, description=description, tags=tags, created_by=caller.user_name
         )
+        self.experiments.ensure_default(record)
         self.store.audit.append(
             "workspace.create",
             actor=caller.user_name,
@@ -63,10 +66,11 @@ class WorkspaceService:
         return record
 
     def ensure_default(self) -> WorkspaceRecord:
-        existing = self.store.workspaces.get(DEFAULT_WORKSPACE)
-        if existing is not None:
-            return existing
-        return self.store.workspaces.create(DEFAULT_WORKSPACE, description="The default workspace")
+        record = self.store.workspaces.get(DEFAULT_WORKSPACE) or self.store.workspaces.create(
+            DEFAULT_WORKSPACE, description="The default workspace"
+        )
+        self.experiments.ensure_default(record)
+        return record
 
     def list_for(self, caller: Caller, *, limit: int, page_token: str | None) -> Page[WorkspaceRecord]:
         """The workspaces the caller can read: all for the admin, else those where the caller holds a role."""

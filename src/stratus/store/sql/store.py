@@ -54,7 +54,7 @@ def decode_page_token(token: str) -> str | int:
     return key
 
 
-class _Domain:
+class SqlDomain:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
@@ -105,7 +105,7 @@ def _workspace(row: WorkspaceRow) -> base.WorkspaceRecord:
     )
 
 
-class SqlWorkspaceStore(_Domain, base.WorkspaceStore):
+class SqlWorkspaceStore(SqlDomain, base.WorkspaceStore):
     def create(
         self,
         name: str,
@@ -198,7 +198,7 @@ def _user(row: UserRow) -> base.UserRecord:
     )
 
 
-class SqlUserStore(_Domain, base.UserStore):
+class SqlUserStore(SqlDomain, base.UserStore):
     def create(
         self,
         name: str,
@@ -273,7 +273,7 @@ def _token(row: Any) -> base.TokenRecord:
     )
 
 
-class SqlTokenStore(_Domain, base.TokenStore):
+class SqlTokenStore(SqlDomain, base.TokenStore):
     def create(
         self,
         *,
@@ -366,7 +366,7 @@ def _assignment(row: Any) -> base.RoleAssignmentRecord:
     )
 
 
-class SqlRoleAssignmentStore(_Domain, base.RoleAssignmentStore):
+class SqlRoleAssignmentStore(SqlDomain, base.RoleAssignmentStore):
     def assign(
         self, *, workspace_id: str, user_id: str, role: str, created_by: str | None = None
     ) -> base.RoleAssignmentRecord:
@@ -446,7 +446,7 @@ def _audit(row: AuditEventRow) -> base.AuditRecord:
     )
 
 
-class SqlAuditStore(_Domain, base.AuditStore):
+class SqlAuditStore(SqlDomain, base.AuditStore):
     def append(
         self,
         action: str,
@@ -501,7 +501,7 @@ def _under(prefix: str) -> Any:
     return (ArtifactObjectRow.path == prefix) | ArtifactObjectRow.path.like(escaped + "/%", escape="\\")
 
 
-class SqlArtifactIndexStore(_Domain, base.ArtifactIndexStore):
+class SqlArtifactIndexStore(SqlDomain, base.ArtifactIndexStore):
     def record(self, workspace_id: str, path: str, *, size: int, sha256: str) -> base.ArtifactRecord:
         try:
             return self._upsert(workspace_id, path, size, sha256)
@@ -551,7 +551,7 @@ class SqlArtifactIndexStore(_Domain, base.ArtifactIndexStore):
             return int(getattr(session.execute(query), "rowcount", 0))
 
 
-class SqlSettingsStore(_Domain, base.SettingsStore):
+class SqlSettingsStore(SqlDomain, base.SettingsStore):
     def get(self, key: str) -> str | None:
         with self._tx() as session:
             return session.scalar(select(ServerSettingRow.value).where(ServerSettingRow.key == key))
@@ -570,6 +570,8 @@ _INITIALISED = "initialised_at"
 
 class SqlMetadataStore(base.MetadataStore):
     def __init__(self, engine: Engine) -> None:
+        from stratus.store.sql.tracking import SqlExperimentStore  # it builds on SqlDomain from here
+
         self.engine = engine
         sessions = sessionmaker(engine, expire_on_commit=False)
         self.workspaces = SqlWorkspaceStore(sessions)
@@ -578,6 +580,7 @@ class SqlMetadataStore(base.MetadataStore):
         self.role_assignments = SqlRoleAssignmentStore(sessions)
         self.audit = SqlAuditStore(sessions)
         self.artifact_index = SqlArtifactIndexStore(sessions)
+        self.experiments = SqlExperimentStore(sessions)
         self.settings = SqlSettingsStore(sessions)
 
     def ping(self) -> None:

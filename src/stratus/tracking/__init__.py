@@ -1,0 +1,1 @@
+"""MLflow-compatible tracking: experiments (and, next, runs), independent of HTTP."""
