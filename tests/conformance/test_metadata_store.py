@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -210,3 +211,62 @@ def test_concurrent_creates_of_one_experiment_make_one(store: SqlMetadataStore) 
     assert len(conflicts) == 3 and len(results) == 10
     ids = sorted(r.experiment_id for r in results if not isinstance(r, ConflictError))
     assert ids == list(range(1, 8)), "ids are unique and dense under contention"
+
+
+def _run(store: SqlMetadataStore, name: str = "r"):
+    ws = store.workspaces.get("team") or store.workspaces.create("team")
+    if store.experiments.get(ws.id, 1) is None:
+        store.experiments.create(ws.id, "e", artifact_location=None, default_location="mlflow-artifacts:/1")
+    run_id = uuid.uuid4().hex
+    store.runs.create(
+        ws.id, 1, run_id=run_id, name=name, user_id="u", start_time=1, artifact_uri="x", tags={}
+    )
+    return ws, run_id
+
+
+def test_runs_log_latest_and_idempotent_retries(store: SqlMetadataStore) -> None:
+    import math
+
+    from stratus.errors import BadRequestError
+    from stratus.store.base import MetricPoint
+
+    ws, run_id = _run(store)
+    points = [
+        MetricPoint("loss", v, t, s) for v, t, s in [(3.0, 1, 0), (2.0, 2, 1), (9.0, 0, 1), (math.nan, 5, 0)]
+    ]
+    store.runs.log(ws.id, run_id, metrics=points, params={"a": "1"}, tags={"t": "x"})
+    store.runs.log(ws.id, run_id, metrics=points[:2], params={"a": "1"})  # a retry changes nothing
+    history = store.runs.metric_history(ws.id, run_id, "loss", limit=100, offset=0)
+    assert len(history) == 4 and [p.step for p in history] == [0, 0, 1, 1] and math.isnan(history[1].value)
+    record = store.runs.get(ws.id, run_id)
+    assert record.metrics["loss"].value == 2.0, "latest = highest step, then timestamp, then value"
+    assert (record.params, record.tags) == ({"a": "1"}, {"t": "x"})
+    with pytest.raises(BadRequestError):
+        store.runs.log(ws.id, run_id, params={"a": "2"})
+    other = store.workspaces.create("other")
+    assert store.runs.get(other.id, run_id) is None, "run ids do not cross workspaces"
+
+
+def test_concurrent_metric_writers_lose_nothing(store: SqlMetadataStore) -> None:
+    from stratus.store.base import MetricPoint
+
+    ws, run_id = _run(store)
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            for batch in range(10):
+                store.runs.log(
+                    ws.id, run_id, metrics=[MetricPoint(f"w{index}", float(i), batch, i) for i in range(25)]
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for index in range(8):
+        assert len(store.runs.metric_history(ws.id, run_id, f"w{index}", limit=1000, offset=0)) == 250

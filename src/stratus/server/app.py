@@ -12,6 +12,7 @@ from stratus.server.errors import install_error_handlers
 from stratus.server.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestGuardMiddleware
 from stratus.server.routers import access, meta, workspaces
 from stratus.server.routers.mlflow import experiments as mlflow_experiments
+from stratus.server.routers.mlflow import runs as mlflow_runs
 from stratus.server.state import ServerState
 
 # Paths whose bodies stream to the artifact store under STRATUS_MAX_UPLOAD_BYTES instead of the JSON limit.
@@ -30,7 +31,13 @@ def create_app(state: ServerState) -> FastAPI:
     )
     app.state.stratus = state
     app.state.metrics_registry = CollectorRegistry()
-    for router in (meta.router, workspaces.router, access.router, mlflow_experiments.router):
+    for router in (
+        meta.router,
+        workspaces.router,
+        access.router,
+        mlflow_experiments.router,
+        mlflow_runs.router,
+    ):
         # The routes themselves, not include_router's lazy wrappers: the route table stays a flat list
         # of SecuredRoutes that the route-table test (and anyone reading) can walk.
         app.router.routes.extend(router.routes)

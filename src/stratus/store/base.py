@@ -106,6 +106,31 @@ class ExperimentRecord:
     tags: dict[str, str]
 
 
+@dataclass(frozen=True)
+class MetricPoint:
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    workspace_id: str
+    experiment_id: int
+    name: str
+    user_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: str
+    artifact_uri: str
+    metrics: dict[str, MetricPoint] = field(default_factory=dict)  # the latest point of each key
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 class WorkspaceStore(abc.ABC):
     @abc.abstractmethod
     def create(
@@ -331,6 +356,75 @@ class ExperimentStore(abc.ABC):
     def delete_tag(self, workspace_id: str, experiment_id: int, key: str) -> bool: ...
 
 
+class RunStore(abc.ABC):
+    """MLflow runs with their metrics, params and tags. Run ids are global; every call names the
+    workspace too, so a run id from another workspace is simply not found."""
+
+    @abc.abstractmethod
+    def create(
+        self,
+        workspace_id: str,
+        experiment_id: int,
+        *,
+        run_id: str,
+        name: str,
+        user_id: str,
+        start_time: int,
+        artifact_uri: str,
+        tags: dict[str, str],
+    ) -> RunRecord: ...
+
+    @abc.abstractmethod
+    def get(self, workspace_id: str, run_id: str) -> RunRecord | None: ...
+
+    @abc.abstractmethod
+    def update(
+        self,
+        workspace_id: str,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+        lifecycle_stage: str | None = None,
+    ) -> RunRecord: ...
+
+    @abc.abstractmethod
+    def log(
+        self,
+        workspace_id: str,
+        run_id: str,
+        *,
+        metrics: Sequence[MetricPoint] = (),
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Append metrics (an identical point twice is stored once, so retries are harmless), add params
+        (a key logged again must keep its value, else ``BadRequestError``) and upsert tags, atomically."""
+
+    @abc.abstractmethod
+    def delete_tag(self, workspace_id: str, run_id: str, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def metric_history(
+        self, workspace_id: str, run_id: str, key: str, *, limit: int, offset: int
+    ) -> list[MetricPoint]: ...
+
+    @abc.abstractmethod
+    def search(
+        self,
+        workspace_id: str,
+        experiment_ids: Sequence[int],
+        *,
+        stages: Sequence[str],
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[RunRecord]:
+        """``order_by`` as (kind, key, ascending) with kind attribute, metric, param or tag."""
+
+
 class SettingsStore(abc.ABC):
     """Server-wide key/value settings (e.g. the master-key check value)."""
 
@@ -351,6 +445,7 @@ class MetadataStore(abc.ABC):
     audit: AuditStore
     artifact_index: ArtifactIndexStore
     experiments: ExperimentStore
+    runs: RunStore
     settings: SettingsStore
 
     @abc.abstractmethod

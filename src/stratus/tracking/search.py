@@ -182,3 +182,23 @@ class _Parser:
                 return tuple(items)
             if kind != "comma":
                 raise _error(f"expected ',' or ')' in the {comparator} list, found {value!r}")
+
+
+def parse_order_by(text: str) -> tuple[Kind, str, bool]:
+    """One ``order_by`` clause: ``metrics.rmse DESC``, ``params.`a b```, ``start_time ASC``."""
+    tokens = _tokens(text)
+    ascending = True
+    if tokens and tokens[-1][0] == "word" and tokens[-1][1].upper() in ("ASC", "DESC"):
+        ascending = tokens.pop()[1].upper() == "ASC"
+    parser = _Parser(tokens)
+    try:
+        kind, key = parser.identifier()
+    except BadRequestError:
+        kind, key = "attribute", ""
+    if not key or parser.i != len(tokens):
+        raise BadRequestError(
+            f"invalid order_by clause {text!r}: use '<identifier> [ASC|DESC]'",
+            field="order_by",
+            code="INVALID_PARAMETER_VALUE",
+        )
+    return kind, key, ascending

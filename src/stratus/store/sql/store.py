@@ -570,7 +570,9 @@ _INITIALISED = "initialised_at"
 
 class SqlMetadataStore(base.MetadataStore):
     def __init__(self, engine: Engine) -> None:
-        from stratus.store.sql.tracking import SqlExperimentStore  # it builds on SqlDomain from here
+        # These build on SqlDomain from this module.
+        from stratus.store.sql.runs import SqlRunStore
+        from stratus.store.sql.tracking import SqlExperimentStore
 
         self.engine = engine
         sessions = sessionmaker(engine, expire_on_commit=False)
@@ -581,6 +583,7 @@ class SqlMetadataStore(base.MetadataStore):
         self.audit = SqlAuditStore(sessions)
         self.artifact_index = SqlArtifactIndexStore(sessions)
         self.experiments = SqlExperimentStore(sessions)
+        self.runs = SqlRunStore(sessions)
         self.settings = SqlSettingsStore(sessions)
 
     def ping(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from stratus.errors import BadRequestError, ConflictError, NotFoundError
 from stratus.store import base
 from stratus.store.sql.store import SqlDomain
 from stratus.store.sql.tables import ExperimentRow, ExperimentTagRow
+from stratus.tracking import now_ms
 from stratus.tracking.search import Clause
 
 _ID_RETRIES = 8
@@ -25,10 +25,6 @@ ORDERABLE = {
     "creation_time": ExperimentRow.creation_time,
     "last_update_time": ExperimentRow.last_update_time,
 }
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _bad(message: str) -> BadRequestError:

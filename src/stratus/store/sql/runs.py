@@ -1,0 +1,374 @@
+"""SQL implementation of MLflow runs: metrics (all points and the latest per key), params and tags."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, exists, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from stratus.errors import BadRequestError, NotFoundError
+from stratus.store import base
+from stratus.store.base import MetricPoint
+from stratus.store.sql.store import SqlDomain
+from stratus.store.sql.tables import (
+    ExperimentRow,
+    LatestMetricRow,
+    MetricRow,
+    ParamRow,
+    RunRow,
+    RunTagRow,
+)
+from stratus.store.sql.tracking import compare_number, compare_text
+from stratus.tracking.search import Clause
+
+RUN_ATTRIBUTES_TEXT = {
+    "run_id": RunRow.run_id,
+    "run_name": RunRow.name,
+    "status": RunRow.status,
+    "user_id": RunRow.user_id,
+    "artifact_uri": RunRow.artifact_uri,
+    "lifecycle_stage": RunRow.lifecycle_stage,
+}
+RUN_ATTRIBUTES_NUMBER = {
+    "start_time": RunRow.start_time,
+    "end_time": RunRow.end_time,
+    "created": RunRow.start_time,
+}
+RUN_ATTRIBUTE_ALIASES = {
+    "run_id": "run_id",
+    "run_name": "run_name",
+    "name": "run_name",
+    "created": "start_time",
+}
+
+
+def _bad(message: str, field: str = "filter") -> BadRequestError:
+    return BadRequestError(message, field=field, code="INVALID_PARAMETER_VALUE")
+
+
+def _stored(point: MetricPoint) -> dict[str, Any]:
+    nan = math.isnan(point.value)
+    # SQLite turns NaN into NULL; store 0 with a flag, as MLflow does, and give NaN back on reading.
+    return {
+        "key": point.key,
+        "value": 0.0 if nan else point.value,
+        "is_nan": nan,
+        "timestamp": point.timestamp,
+        "step": point.step,
+    }
+
+
+def _point(key: str, value: float, is_nan: bool, timestamp: int, step: int) -> MetricPoint:
+    return MetricPoint(
+        key=key, value=math.nan if is_nan else float(value), timestamp=int(timestamp), step=int(step)
+    )
+
+
+def _newer(candidate: dict[str, Any], current: LatestMetricRow) -> bool:
+    def rank(step: int, timestamp: int, value: float, is_nan: bool) -> tuple[int, int, float]:
+        return (step, timestamp, -math.inf if is_nan else value)
+
+    return rank(candidate["step"], candidate["timestamp"], candidate["value"], candidate["is_nan"]) > rank(
+        current.step, current.timestamp, current.value, current.is_nan
+    )
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    session.execute(module.insert(MetricRow).values(rows).on_conflict_do_nothing())
+
+
+class SqlRunStore(SqlDomain, base.RunStore):
+    def create(
+        self,
+        workspace_id: str,
+        experiment_id: int,
+        *,
+        run_id: str,
+        name: str,
+        user_id: str,
+        start_time: int,
+        artifact_uri: str,
+        tags: dict[str, str],
+    ) -> base.RunRecord:
+        with self._tx() as session:
+            experiment = self._experiment(session, workspace_id, experiment_id)
+            session.add(
+                RunRow(
+                    run_id=run_id,
+                    workspace_id=workspace_id,
+                    experiment_row_id=experiment.id,
+                    name=name,
+                    user_id=user_id,
+                    status="RUNNING",
+                    start_time=start_time,
+                    end_time=None,
+                    lifecycle_stage="active",
+                    artifact_uri=artifact_uri,
+                )
+            )
+            session.flush()
+            session.add_all(RunTagRow(run_id=run_id, key=k, value=v) for k, v in tags.items())
+            session.flush()
+            return self._record(session, self._row(session, workspace_id, run_id))
+
+    @staticmethod
+    def _experiment(session: Session, workspace_id: str, experiment_id: int) -> ExperimentRow:
+        row = session.scalar(
+            select(ExperimentRow).where(
+                ExperimentRow.workspace_id == workspace_id, ExperimentRow.experiment_id == experiment_id
+            )
+        )
+        if row is None:
+            raise NotFoundError(
+                f"no experiment with id {experiment_id}",
+                field="experiment_id",
+                code="RESOURCE_DOES_NOT_EXIST",
+            )
+        return row
+
+    @staticmethod
+    def _row(session: Session, workspace_id: str, run_id: str, *, lock: bool = False) -> RunRow:
+        query = select(RunRow).where(RunRow.run_id == run_id, RunRow.workspace_id == workspace_id)
+        row = session.scalar(query.with_for_update() if lock else query)
+        if row is None:
+            raise NotFoundError(f"run {run_id!r} not found", field="run_id", code="RESOURCE_DOES_NOT_EXIST")
+        return row
+
+    @staticmethod
+    def _record(session: Session, row: RunRow, experiment_id: int | None = None) -> base.RunRecord:
+        if experiment_id is None:
+            experiment_id = int(
+                session.scalar(
+                    select(ExperimentRow.experiment_id).where(ExperimentRow.id == row.experiment_row_id)
+                )
+                or 0
+            )
+        latest = session.execute(
+            select(
+                LatestMetricRow.key,
+                LatestMetricRow.value,
+                LatestMetricRow.is_nan,
+                LatestMetricRow.timestamp,
+                LatestMetricRow.step,
+            ).where(LatestMetricRow.run_id == row.run_id)
+        )
+        params = session.execute(select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == row.run_id))
+        tags = session.execute(select(RunTagRow.key, RunTagRow.value).where(RunTagRow.run_id == row.run_id))
+        return base.RunRecord(
+            run_id=row.run_id,
+            workspace_id=row.workspace_id,
+            experiment_id=experiment_id,
+            name=row.name,
+            user_id=row.user_id,
+            status=row.status,
+            start_time=int(row.start_time),
+            end_time=None if row.end_time is None else int(row.end_time),
+            lifecycle_stage=row.lifecycle_stage,
+            artifact_uri=row.artifact_uri,
+            metrics={key: _point(key, value, nan, ts, step) for key, value, nan, ts, step in latest},
+            params={str(k): str(v) for k, v in params},
+            tags={str(k): str(v) for k, v in tags},
+        )
+
+    def get(self, workspace_id: str, run_id: str) -> base.RunRecord | None:
+        with self._tx() as session:
+            try:
+                return self._record(session, self._row(session, workspace_id, run_id))
+            except NotFoundError:
+                return None
+
+    def update(
+        self,
+        workspace_id: str,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+        lifecycle_stage: str | None = None,
+    ) -> base.RunRecord:
+        with self._tx() as session:
+            row = self._row(session, workspace_id, run_id, lock=True)
+            if status is not None:
+                row.status = status
+            if end_time is not None:
+                row.end_time = end_time
+            if name is not None:
+                row.name = name
+                self._upsert_tags(session, run_id, {"mlflow.runName": name})
+            if lifecycle_stage is not None:
+                row.lifecycle_stage = lifecycle_stage
+            session.flush()
+            return self._record(session, row)
+
+    @staticmethod
+    def _upsert_tags(session: Session, run_id: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            tag = session.get(RunTagRow, (run_id, key))
+            if tag is None:
+                session.add(RunTagRow(run_id=run_id, key=key, value=value))
+            else:
+                tag.value = value
+
+    def log(
+        self,
+        workspace_id: str,
+        run_id: str,
+        *,
+        metrics: Sequence[MetricPoint] = (),
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        with self._tx() as session:
+            row = self._row(session, workspace_id, run_id, lock=True)
+            if row.lifecycle_stage != "active":
+                raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
+            for key, value in (params or {}).items():
+                existing = session.get(ParamRow, (run_id, key))
+                if existing is None:
+                    session.add(ParamRow(run_id=run_id, key=key, value=value))
+                elif existing.value != value:
+                    raise _bad(
+                        f"param {key!r} was already logged as {existing.value!r}; params cannot change "
+                        f"(tried {value!r})",
+                        "params",
+                    )
+            if tags:
+                self._upsert_tags(session, run_id, tags)
+                if "mlflow.runName" in tags:
+                    row.name = tags["mlflow.runName"]
+            if metrics:
+                stored = [{**_stored(point), "run_id": run_id} for point in metrics]
+                session.flush()
+                _insert_ignoring_duplicates(session, stored)
+                self._update_latest(session, run_id, stored)
+
+    @staticmethod
+    def _update_latest(session: Session, run_id: str, stored: list[dict[str, Any]]) -> None:
+        best: dict[str, dict[str, Any]] = {}
+        for point in stored:
+            current = best.get(point["key"])
+            rank = (point["step"], point["timestamp"], -math.inf if point["is_nan"] else point["value"])
+            if current is None or rank > (
+                current["step"],
+                current["timestamp"],
+                -math.inf if current["is_nan"] else current["value"],
+            ):
+                best[point["key"]] = point
+        for key, point in best.items():
+            latest = session.get(LatestMetricRow, (run_id, key))
+            values = {k: point[k] for k in ("value", "is_nan", "timestamp", "step")}
+            if latest is None:
+                session.add(LatestMetricRow(run_id=run_id, key=key, **values))
+            elif _newer(point, latest):
+                for name, value in values.items():
+                    setattr(latest, name, value)
+
+    def delete_tag(self, workspace_id: str, run_id: str, key: str) -> bool:
+        with self._tx() as session:
+            self._row(session, workspace_id, run_id)
+            result = session.execute(
+                delete(RunTagRow).where(RunTagRow.run_id == run_id, RunTagRow.key == key)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def metric_history(
+        self, workspace_id: str, run_id: str, key: str, *, limit: int, offset: int
+    ) -> list[MetricPoint]:
+        with self._tx() as session:
+            self._row(session, workspace_id, run_id)
+            rows = session.execute(
+                select(MetricRow.key, MetricRow.value, MetricRow.is_nan, MetricRow.timestamp, MetricRow.step)
+                .where(MetricRow.run_id == run_id, MetricRow.key == key)
+                .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.value)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [_point(*r) for r in rows]
+
+    def search(
+        self,
+        workspace_id: str,
+        experiment_ids: Sequence[int],
+        *,
+        stages: Sequence[str],
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[base.RunRecord]:
+        query = (
+            select(RunRow, ExperimentRow.experiment_id)
+            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_row_id)
+            .where(
+                RunRow.workspace_id == workspace_id,
+                ExperimentRow.experiment_id.in_(list(experiment_ids)),
+                RunRow.lifecycle_stage.in_(list(stages)),
+            )
+        )
+        for clause in clauses:
+            query = query.where(_run_condition(clause))
+        ordering: list[Any] = []
+        for kind, key, ascending in order_by:
+            column = _order_column(kind, key)
+            ordering += [
+                column.is_(None),
+                column.asc() if ascending else column.desc(),
+            ]  # missing values last
+        query = query.order_by(*ordering, RunRow.start_time.desc(), RunRow.run_id).offset(offset).limit(limit)
+        with self._tx() as session:
+            return [self._record(session, row, int(exp_id)) for row, exp_id in session.execute(query)]
+
+
+def _order_column(kind: str, key: str) -> Any:
+    if kind == "attribute":
+        key = RUN_ATTRIBUTE_ALIASES.get(key, key)
+        column = RUN_ATTRIBUTES_TEXT.get(key) or RUN_ATTRIBUTES_NUMBER.get(key)
+        if column is None:
+            raise _bad(f"cannot order runs by attribute {key!r}", "order_by")
+        return column
+    table = {"metric": LatestMetricRow, "param": ParamRow, "tag": RunTagRow}[kind]
+    return (
+        select(table.value)  # type: ignore[attr-defined]
+        .where(table.run_id == RunRow.run_id, table.key == key)  # type: ignore[attr-defined]
+        .correlate(RunRow)
+        .scalar_subquery()
+    )
+
+
+def _run_condition(clause: Clause) -> ColumnElement[bool]:
+    if clause.kind == "attribute":
+        key = RUN_ATTRIBUTE_ALIASES.get(clause.key, clause.key)
+        if key in RUN_ATTRIBUTES_TEXT:
+            return compare_text(RUN_ATTRIBUTES_TEXT[key], clause.comparator, clause.value)
+        if key in RUN_ATTRIBUTES_NUMBER:
+            return compare_number(RUN_ATTRIBUTES_NUMBER[key], clause.comparator, clause.value)
+        raise _bad(f"runs have no attribute {clause.key!r} to search by")
+    if clause.kind == "metric":
+        latest = aliased(LatestMetricRow)
+        if isinstance(clause.value, str):
+            raise _bad(f"metrics.{clause.key} is compared with a number, not a string")
+        condition = and_(
+            latest.run_id == RunRow.run_id,
+            latest.key == clause.key,
+            latest.is_nan.is_(False),
+            compare_number(latest.value, clause.comparator, clause.value),
+        )
+        return exists().where(condition)
+    if clause.kind in ("param", "tag"):
+        other: Any = aliased(ParamRow if clause.kind == "param" else RunTagRow)
+        condition = and_(
+            other.run_id == RunRow.run_id,
+            other.key == clause.key,
+            compare_text(other.value, clause.comparator, clause.value),
+        )
+        return exists().where(condition)
+    if clause.kind == "dataset":
+        raise _bad("searching runs by datasets is not supported yet")
+    return true()
