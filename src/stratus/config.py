@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     allowed_hosts: str = "127.0.0.1,localhost"
     master_key: str | None = None
     max_json_bytes: int = 1024 * 1024
+    # Artifact uploads stream to the store and are not held to the JSON limit; None means no limit.
+    max_upload_bytes: int | None = None
 
     @property
     def resolved_home(self) -> Path:

@@ -13,10 +13,10 @@ from stratus.server.middleware import BodyLimitMiddleware, MetricsMiddleware, Re
 from stratus.server.routers import access, meta, workspaces
 from stratus.server.routers.mlflow import experiments as mlflow_experiments
 from stratus.server.routers.mlflow import runs as mlflow_runs
+from stratus.server.routers.mlflow.artifacts import is_artifact_upload_path
+from stratus.server.routers.mlflow.artifacts import router as mlflow_artifacts_router
 from stratus.server.state import ServerState
 
-# Paths whose bodies stream to the artifact store under STRATUS_MAX_UPLOAD_BYTES instead of the JSON limit.
-UPLOAD_PREFIXES: tuple[str, ...] = ()
 ANONYMOUS_MOUNTS = ("/docs/assets",)
 
 
@@ -37,6 +37,7 @@ def create_app(state: ServerState) -> FastAPI:
         access.router,
         mlflow_experiments.router,
         mlflow_runs.router,
+        mlflow_artifacts_router,
     ):
         # The routes themselves, not include_router's lazy wrappers: the route table stays a flat list
         # of SecuredRoutes that the route-table test (and anyone reading) can walk.
@@ -47,7 +48,7 @@ def create_app(state: ServerState) -> FastAPI:
     # Outermost first: Host check before anything else reads the request.
     app.add_middleware(MetricsMiddleware, registry=app.state.metrics_registry)
     app.add_middleware(
-        BodyLimitMiddleware, limit=state.settings.max_json_bytes, exempt_prefixes=UPLOAD_PREFIXES
+        BodyLimitMiddleware, limit=state.settings.max_json_bytes, is_upload=is_artifact_upload_path
     )
     app.add_middleware(RequestGuardMiddleware, allowed_hosts=state.settings.allowed_host_set())
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
@@ -82,16 +82,18 @@ class BodyTooLarge(HTTPException):
 class BodyLimitMiddleware:
     """413 before buffering: on Content-Length up front, else as soon as the streamed body passes the limit.
 
-    Upload routes (``exempt_prefixes``) stream to the artifact store under their own limit instead.
+    Upload routes (``is_upload(path)``) stream to the artifact store under their own limit instead.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, is_upload: Callable[[str], bool] = lambda _path: False
+    ) -> None:
         self.app = app
         self.limit = limit
-        self.exempt_prefixes = exempt_prefixes
+        self.is_upload = is_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
+        if scope["type"] != "http" or self.is_upload(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
