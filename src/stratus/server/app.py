@@ -13,6 +13,7 @@ from stratus.server.middleware import BodyLimitMiddleware, MetricsMiddleware, Re
 from stratus.server.routers import access, meta, workspaces
 from stratus.server.routers.mlflow import experiments as mlflow_experiments
 from stratus.server.routers.mlflow import runs as mlflow_runs
+from stratus.server.routers.mlflow import server_info as mlflow_server_info
 from stratus.server.routers.mlflow.artifacts import is_artifact_upload_path
 from stratus.server.routers.mlflow.artifacts import router as mlflow_artifacts_router
 from stratus.server.state import ServerState
@@ -38,6 +39,7 @@ def create_app(state: ServerState) -> FastAPI:
         mlflow_experiments.router,
         mlflow_runs.router,
         mlflow_artifacts_router,
+        mlflow_server_info.router,
     ):
         # The routes themselves, not include_router's lazy wrappers: the route table stays a flat list
         # of SecuredRoutes that the route-table test (and anyone reading) can walk.

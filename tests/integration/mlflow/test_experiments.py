@@ -195,3 +195,12 @@ def test_reader_cannot_create(server: LiveServer, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(RestException) as info:
         reader.create_experiment("not-allowed")
     assert info.value.error_code == "PERMISSION_DENIED"
+
+
+def test_server_info(server: LiveServer) -> None:
+    headers = {"Authorization": f"Bearer {server.admin_token}"}
+    for prefix in ("/workspaces/team-a", ""):
+        for tree in ("api", "ajax-api"):
+            info = httpx.get(f"{server.url}{prefix}/{tree}/3.0/mlflow/server-info", headers=headers)
+            assert info.status_code == 200 and info.json()["workspaces_enabled"] is False
+    assert httpx.get(f"{server.url}/api/3.0/mlflow/server-info").status_code == 401

@@ -21,12 +21,8 @@ from stratus.server.authz import SecuredRoute, requires
 from stratus.server.services.workspaces import DEFAULT_WORKSPACE
 from stratus.store.base import WorkspaceRecord
 
-MLFLOW_PATH_MARKERS = (
-    "/api/2.0/mlflow",
-    "/ajax-api/2.0/mlflow",
-    "/api/3.0/mlflow",
-    "/api/2.0/mlflow-artifacts",
-)
+# Also matches the ajax-api trees and /api/2.0/mlflow-artifacts.
+MLFLOW_PATH_MARKERS = ("api/2.0/mlflow", "api/3.0/mlflow")
 WORKSPACE_HEADER = "x-mlflow-workspace"
 Endpoint = Callable[[Request], Awaitable[Any]]
 
@@ -49,7 +45,7 @@ def add_mlflow_route(
     tree: str = "api/2.0",
 ) -> None:
     """Register ``endpoint`` under every prefix of its MLflow tree (see the module docstring)."""
-    trees = [tree, "ajax-api/2.0"] if tree == "api/2.0" else [tree]
+    trees = [tree, f"ajax-{tree}"]
     for index, current in enumerate(trees):
         for prefixed in (True, False):
             url = f"/{current}/mlflow{path}"
