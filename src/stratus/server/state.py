@@ -18,6 +18,7 @@ from stratus.secrets import master_key
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.experiments import ExperimentService
+from stratus.server.services.logged_models import LoggedModelService
 from stratus.server.services.runs import RunService
 from stratus.server.services.users import UserService
 from stratus.server.services.workspaces import WorkspaceService
@@ -49,6 +50,7 @@ class ServerState:
     artifact_objects: ArtifactService = field(init=False)
     experiments: ExperimentService = field(init=False)
     runs: RunService = field(init=False)
+    logged_models: LoggedModelService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.store)
@@ -57,6 +59,7 @@ class ServerState:
         self.artifact_objects = ArtifactService(self.store, self.artifacts)
         self.experiments = self.workspaces.experiments
         self.runs = RunService(self.store, self.experiments)
+        self.logged_models = LoggedModelService(self.store, self.experiments, self.runs)
 
     def close(self) -> None:
         self.store.close()

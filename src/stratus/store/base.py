@@ -131,6 +131,24 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LoggedModelRecord:
+    model_id: str
+    workspace_id: str
+    experiment_id: int
+    name: str
+    model_type: str | None
+    source_run_id: str | None
+    status: str
+    status_message: str | None
+    artifact_uri: str
+    creation_timestamp_ms: int
+    last_updated_timestamp_ms: int
+    lifecycle_stage: str
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
 class WorkspaceStore(abc.ABC):
     @abc.abstractmethod
     def create(
@@ -425,6 +443,64 @@ class RunStore(abc.ABC):
         """``order_by`` as (kind, key, ascending) with kind attribute, metric, param or tag."""
 
 
+class LoggedModelStore(abc.ABC):
+    """MLflow 3 logged models: a model's artifacts, params and tags, from a run or on their own."""
+
+    @abc.abstractmethod
+    def create(
+        self,
+        workspace_id: str,
+        experiment_id: int,
+        *,
+        model_id: str,
+        name: str,
+        model_type: str | None,
+        source_run_id: str | None,
+        artifact_uri: str,
+        params: dict[str, str],
+        tags: dict[str, str],
+    ) -> LoggedModelRecord: ...
+
+    @abc.abstractmethod
+    def get(self, workspace_id: str, model_id: str) -> LoggedModelRecord | None: ...
+
+    @abc.abstractmethod
+    def update(
+        self,
+        workspace_id: str,
+        model_id: str,
+        *,
+        status: str | None = None,
+        status_message: str | None = None,
+        lifecycle_stage: str | None = None,
+    ) -> LoggedModelRecord: ...
+
+    @abc.abstractmethod
+    def set_tags(self, workspace_id: str, model_id: str, tags: dict[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def delete_tag(self, workspace_id: str, model_id: str, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def log_params(self, workspace_id: str, model_id: str, params: dict[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def search(
+        self,
+        workspace_id: str,
+        experiment_ids: Sequence[int],
+        *,
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[LoggedModelRecord]: ...
+
+    @abc.abstractmethod
+    def link_run_outputs(self, workspace_id: str, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:
+        """Record that ``run_id`` produced these (model_id, step) outputs."""
+
+
 class SettingsStore(abc.ABC):
     """Server-wide key/value settings (e.g. the master-key check value)."""
 
@@ -446,6 +522,7 @@ class MetadataStore(abc.ABC):
     artifact_index: ArtifactIndexStore
     experiments: ExperimentStore
     runs: RunStore
+    logged_models: LoggedModelStore
     settings: SettingsStore
 
     @abc.abstractmethod

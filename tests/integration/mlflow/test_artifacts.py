@@ -42,8 +42,11 @@ def test_log_list_download_delete(client: MlflowClient, server: LiveServer, tmp_
     client.log_artifacts(run_id, str(tmp_path / "tree"), artifact_path="tree")
     top = {(f.path, f.is_dir) for f in client.list_artifacts(run_id)}
     assert top == {("model.bin", False), ("tree", True)}
-    # MLflow 3's run-level list/download of a sub-path also consults logged models, which arrive in a later
-    # slice; the artifact repository those calls end in is exercised directly here.
+    # MLflow 3 consults logged models for run-level sub-paths; both ways must agree.
+    assert {(f.path, f.is_dir) for f in client.list_artifacts(run_id, "tree")} == {
+        ("tree/a.txt", False),
+        ("tree/inner", True),
+    }
     artifact_uri = client.get_run(run_id).info.artifact_uri
     inner = mlflow.artifacts.list_artifacts(artifact_uri=f"{artifact_uri}/tree")
     assert {(f.path, f.is_dir, f.file_size) for f in inner} == {

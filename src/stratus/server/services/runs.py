@@ -78,7 +78,7 @@ _NOUNS = (
 )
 
 
-def _random_name() -> str:
+def random_name() -> str:
     rng = random.SystemRandom()
     return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{rng.randint(0, 999)}"
 
@@ -138,7 +138,7 @@ def metric_point(raw: Any) -> MetricPoint:
     )
 
 
-def _offset(token: str | None) -> int:
+def decode_offset(token: str | None) -> int:
     if not token:
         return 0
     try:
@@ -150,7 +150,7 @@ def _offset(token: str | None) -> int:
     return offset
 
 
-def _token(offset: int) -> str:
+def encode_offset(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode().rstrip("=")
 
 
@@ -186,7 +186,7 @@ class RunService:
         for key, value in tags.items():
             check_key(key, "tag")
             _check_value(value, MAX_TAG_VALUE_LENGTH, "tag")
-        name = run_name or tags.get(RUN_NAME_TAG) or _random_name()
+        name = run_name or tags.get(RUN_NAME_TAG) or random_name()
         if len(name) > MAX_RUN_NAME_LENGTH:
             raise invalid(f"run_name is longer than {MAX_RUN_NAME_LENGTH} characters", "run_name")
         run_id = uuid.uuid4().hex
@@ -283,11 +283,11 @@ class RunService:
         limit = _int(max_results, "max_results", default=MAX_HISTORY_RESULTS)
         if not 1 <= limit <= MAX_HISTORY_RESULTS:
             raise invalid(f"max_results must be between 1 and {MAX_HISTORY_RESULTS}", "max_results")
-        offset = _offset(page_token)
+        offset = decode_offset(page_token)
         points = self.store.runs.metric_history(
             workspace.id, record.run_id, check_key(key, "metric"), limit=limit + 1, offset=offset
         )
-        return points[:limit], _token(offset + limit) if len(points) > limit else None
+        return points[:limit], encode_offset(offset + limit) if len(points) > limit else None
 
     def search(
         self,
@@ -307,7 +307,7 @@ class RunService:
         limit = _int(max_results, "max_results", default=1000)
         if not 1 <= limit <= MAX_SEARCH_RESULTS:
             raise invalid(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}", "max_results")
-        offset = _offset(page_token)
+        offset = decode_offset(page_token)
         records = self.store.runs.search(
             workspace.id,
             ids,
@@ -317,4 +317,4 @@ class RunService:
             limit=limit + 1,
             offset=offset,
         )
-        return records[:limit], _token(offset + limit) if len(records) > limit else None
+        return records[:limit], encode_offset(offset + limit) if len(records) > limit else None

@@ -571,6 +571,7 @@ _INITIALISED = "initialised_at"
 class SqlMetadataStore(base.MetadataStore):
     def __init__(self, engine: Engine) -> None:
         # These build on SqlDomain from this module.
+        from stratus.store.sql.logged_models import SqlLoggedModelStore
         from stratus.store.sql.runs import SqlRunStore
         from stratus.store.sql.tracking import SqlExperimentStore
 
@@ -584,6 +585,7 @@ class SqlMetadataStore(base.MetadataStore):
         self.artifact_index = SqlArtifactIndexStore(sessions)
         self.experiments = SqlExperimentStore(sessions)
         self.runs = SqlRunStore(sessions)
+        self.logged_models = SqlLoggedModelStore(sessions)
         self.settings = SqlSettingsStore(sessions)
 
     def ping(self) -> None:

@@ -213,3 +213,48 @@ class RunTagRow(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class LoggedModelRow(Base):
+    __tablename__ = "logged_models"
+    model_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    experiment_row_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    model_type: Mapped[str | None] = mapped_column(String(500))
+    source_run_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(40))
+    status_message: Mapped[str | None] = mapped_column(Text)
+    artifact_uri: Mapped[str] = mapped_column(Text)
+    creation_timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    last_updated_timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    lifecycle_stage: Mapped[str] = mapped_column(String(20))
+
+
+class LoggedModelTagRow(Base):
+    __tablename__ = "logged_model_tags"
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class LoggedModelParamRow(Base):
+    __tablename__ = "logged_model_params"
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class RunOutputRow(Base):
+    __tablename__ = "run_outputs"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
