@@ -13,6 +13,7 @@ from stratus.server.middleware import BodyLimitMiddleware, MetricsMiddleware, Re
 from stratus.server.routers import access, meta, workspaces
 from stratus.server.routers.mlflow import experiments as mlflow_experiments
 from stratus.server.routers.mlflow import logged_models as mlflow_logged_models
+from stratus.server.routers.mlflow import registry as mlflow_registry
 from stratus.server.routers.mlflow import runs as mlflow_runs
 from stratus.server.routers.mlflow import server_info as mlflow_server_info
 from stratus.server.routers.mlflow.artifacts import is_artifact_upload_path
@@ -40,6 +41,7 @@ def create_app(state: ServerState) -> FastAPI:
         mlflow_experiments.router,
         mlflow_runs.router,
         mlflow_logged_models.router,
+        mlflow_registry.router,
         mlflow_artifacts_router,
         mlflow_server_info.router,
     ):

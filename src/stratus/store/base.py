@@ -149,6 +149,34 @@ class LoggedModelRecord:
     params: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ModelVersionRecord:
+    name: str
+    version: int
+    source: str
+    storage_location: str
+    run_id: str | None
+    model_id: str | None
+    status: str
+    description: str | None
+    user_id: str | None
+    creation_timestamp: int
+    last_updated_timestamp: int
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RegisteredModelRecord:
+    name: str
+    description: str | None
+    creation_timestamp: int
+    last_updated_timestamp: int
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    latest_version: int | None = None
+
+
 class WorkspaceStore(abc.ABC):
     @abc.abstractmethod
     def create(
@@ -501,6 +529,44 @@ class LoggedModelStore(abc.ABC):
         """Record that ``run_id`` produced these (model_id, step) outputs."""
 
 
+class RegistryStore(abc.ABC):
+    """MLflow's model registry: registered models per workspace, integer versions, aliases."""
+
+    @abc.abstractmethod
+    def create_model(
+        self, workspace_id: str, name: str, *, description: str | None, tags: dict[str, str]
+    ) -> RegisteredModelRecord:
+        """Raise ``ConflictError`` (RESOURCE_ALREADY_EXISTS) when the name is taken."""
+
+    @abc.abstractmethod
+    def get_model(self, workspace_id: str, name: str) -> RegisteredModelRecord | None: ...
+
+    @abc.abstractmethod
+    def create_version(
+        self,
+        workspace_id: str,
+        name: str,
+        *,
+        source: str,
+        storage_location: str,
+        run_id: str | None,
+        model_id: str | None,
+        description: str | None,
+        user_id: str | None,
+        tags: dict[str, str],
+    ) -> ModelVersionRecord:
+        """The next version number of the model (1, 2, ...), allocated safely under contention."""
+
+    @abc.abstractmethod
+    def get_version(self, workspace_id: str, name: str, version: int) -> ModelVersionRecord | None: ...
+
+    @abc.abstractmethod
+    def set_alias(self, workspace_id: str, name: str, alias: str, version: int) -> None: ...
+
+    @abc.abstractmethod
+    def delete_alias(self, workspace_id: str, name: str, alias: str) -> bool: ...
+
+
 class SettingsStore(abc.ABC):
     """Server-wide key/value settings (e.g. the master-key check value)."""
 
@@ -523,6 +589,7 @@ class MetadataStore(abc.ABC):
     experiments: ExperimentStore
     runs: RunStore
     logged_models: LoggedModelStore
+    registry: RegistryStore
     settings: SettingsStore
 
     @abc.abstractmethod

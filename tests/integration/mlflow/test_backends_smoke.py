@@ -28,7 +28,9 @@ with mlflow.start_run() as run:
         handle.write("hello artifacts")
     mlflow.log_artifact(os.path.join(folder, "notes.txt"))
     X = np.arange(10, dtype=float).reshape(-1, 1)
-    info = mlflow.sklearn.log_model(LinearRegression().fit(X, 2 * X[:, 0]), name="model")
+    info = mlflow.sklearn.log_model(
+        LinearRegression().fit(X, 2 * X[:, 0]), name="model", registered_model_name="smoke-model"
+    )
 client = MlflowClient()
 fetched = client.get_run(run.info.run_id)
 assert fetched.data.params == {"alpha": "1"}, fetched.data.params
@@ -36,8 +38,10 @@ assert [m.value for m in client.get_metric_history(run.info.run_id, "loss")] == 
 path = client.download_artifacts(run.info.run_id, "notes.txt", tempfile.mkdtemp())
 assert open(path).read() == "hello artifacts"
 assert client.search_runs([run.info.experiment_id], "metrics.loss < 0.5")[0].info.run_id == run.info.run_id
-loaded = mlflow.pyfunc.load_model(f"models:/{info.model_id}")
-assert abs(float(loaded.predict(np.array([[4.0]]))[0]) - 8.0) < 1e-6
+client.set_registered_model_alias("smoke-model", "champion", "1")
+for uri in (f"models:/{info.model_id}", "models:/smoke-model@champion"):
+    loaded = mlflow.pyfunc.load_model(uri)
+    assert abs(float(loaded.predict(np.array([[4.0]]))[0]) - 8.0) < 1e-6
 print("ok")
 """
 

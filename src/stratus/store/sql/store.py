@@ -572,6 +572,7 @@ class SqlMetadataStore(base.MetadataStore):
     def __init__(self, engine: Engine) -> None:
         # These build on SqlDomain from this module.
         from stratus.store.sql.logged_models import SqlLoggedModelStore
+        from stratus.store.sql.registry import SqlRegistryStore
         from stratus.store.sql.runs import SqlRunStore
         from stratus.store.sql.tracking import SqlExperimentStore
 
@@ -586,6 +587,7 @@ class SqlMetadataStore(base.MetadataStore):
         self.experiments = SqlExperimentStore(sessions)
         self.runs = SqlRunStore(sessions)
         self.logged_models = SqlLoggedModelStore(sessions)
+        self.registry = SqlRegistryStore(sessions)
         self.settings = SqlSettingsStore(sessions)
 
     def ping(self) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     MetaData,
     String,
@@ -258,3 +259,64 @@ class RunOutputRow(Base):
         ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True
     )
     step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class RegisteredModelRow(Base):
+    __tablename__ = "registered_models"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text)
+    creation_timestamp: Mapped[int] = mapped_column(BigInteger)
+    last_updated_timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class RegisteredModelTagRow(Base):
+    __tablename__ = "registered_model_tags"
+    model_row_id: Mapped[str] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+    model_row_id: Mapped[str] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    storage_location: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    model_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(String(256))
+    creation_timestamp: Mapped[int] = mapped_column(BigInteger)
+    last_updated_timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelVersionTagRow(Base):
+    __tablename__ = "model_version_tags"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["model_row_id", "version"],
+            ["model_versions.model_row_id", "model_versions.version"],
+            ondelete="CASCADE",
+        ),
+    )
+    model_row_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class RegisteredModelAliasRow(Base):
+    __tablename__ = "registered_model_aliases"
+    model_row_id: Mapped[str] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(256), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)

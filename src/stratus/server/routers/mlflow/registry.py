@@ -1,0 +1,151 @@
+"""``/api/2.0/mlflow/registered-models/*`` and ``/api/2.0/mlflow/model-versions/*`` (first part)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from stratus.entities.roles import Permission
+from stratus.server.authz import server_state
+from stratus.server.routers._common import call
+from stratus.server.routers.mlflow import add_mlflow_route, mlflow_router, ok, read_params, text, workspace_of
+from stratus.store.base import ModelVersionRecord, RegisteredModelRecord
+
+router = mlflow_router()
+
+
+def registered_model_json(record: RegisteredModelRecord) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": record.name,
+        "creation_timestamp": record.creation_timestamp,
+        "last_updated_timestamp": record.last_updated_timestamp,
+        "tags": [{"key": k, "value": v} for k, v in sorted(record.tags.items())],
+        "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(record.aliases.items())],
+    }
+    if record.description is not None:
+        body["description"] = record.description
+    return body
+
+
+def model_version_json(record: ModelVersionRecord) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": record.name,
+        "version": str(record.version),
+        "creation_timestamp": record.creation_timestamp,
+        "last_updated_timestamp": record.last_updated_timestamp,
+        "current_stage": "None",
+        "source": record.source,
+        "status": record.status,
+        "tags": [{"key": k, "value": v} for k, v in sorted(record.tags.items())],
+        "aliases": record.aliases,
+    }
+    for key in ("run_id", "model_id", "description", "user_id"):
+        if getattr(record, key) is not None:
+            body[key] = getattr(record, key)
+    return body
+
+
+async def create_registered_model(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry.create_model,
+        workspace_of(request),
+        params.get("name"),
+        description=params.get("description"),
+        tags=params.get("tags"),
+    )
+    return ok({"registered_model": registered_model_json(record)})
+
+
+async def get_registered_model(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(server_state(request).registry.get_model, workspace_of(request), params.get("name"))
+    return ok({"registered_model": registered_model_json(record)})
+
+
+async def create_model_version(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry.create_version,
+        workspace_of(request),
+        params.get("name"),
+        source=params.get("source"),
+        run_id=text(params, "run_id"),
+        model_id=text(params, "model_id"),
+        description=params.get("description"),
+        tags=params.get("tags"),
+        user_id=request.state.caller.user_name,
+    )
+    return ok({"model_version": model_version_json(record)})
+
+
+async def get_model_version(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry.get_version,
+        workspace_of(request),
+        params.get("name"),
+        params.get("version"),
+    )
+    return ok({"model_version": model_version_json(record)})
+
+
+async def get_download_uri(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry.get_version,
+        workspace_of(request),
+        params.get("name"),
+        params.get("version"),
+    )
+    return ok({"artifact_uri": record.storage_location})
+
+
+async def set_alias(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).registry.set_alias,
+        workspace_of(request),
+        params.get("name"),
+        params.get("alias"),
+        params.get("version"),
+    )
+    return ok()
+
+
+async def get_by_alias(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry.get_by_alias,
+        workspace_of(request),
+        params.get("name"),
+        params.get("alias"),
+    )
+    return ok({"model_version": model_version_json(record)})
+
+
+async def delete_alias(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).registry.delete_alias,
+        workspace_of(request),
+        params.get("name"),
+        params.get("alias"),
+    )
+    return ok()
+
+
+P = Permission
+for method, path, endpoint, permission in (
+    ("POST", "/registered-models/create", create_registered_model, P.WRITE_ASSETS),
+    ("GET", "/registered-models/get", get_registered_model, P.READ),
+    ("POST", "/registered-models/alias", set_alias, P.WRITE_ASSETS),
+    ("GET", "/registered-models/alias", get_by_alias, P.READ),
+    ("DELETE", "/registered-models/alias", delete_alias, P.WRITE_ASSETS),
+    ("POST", "/model-versions/create", create_model_version, P.WRITE_ASSETS),
+    ("GET", "/model-versions/get", get_model_version, P.READ),
+    ("GET", "/model-versions/get-download-uri", get_download_uri, P.READ),
+):
+    add_mlflow_route(router, method, path, endpoint, permission)

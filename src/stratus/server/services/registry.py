@@ -1,0 +1,182 @@
+"""MLflow's model registry of a workspace: registered models, versions and aliases.
+
+A version's ``source`` may only name something of this workspace: ``models:/<logged-model-id>``,
+``runs:/<run-id>/<path>``, or ``mlflow-artifacts:/<path>`` (through the canonicaliser). Anything else
+(local paths, other schemes, query or fragment tricks) is refused, so registering a model never makes the
+server read a file or contact a host (MLflow advisories CVE-2023-6909, CVE-2024-1483 and kin).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from stratus.artifacts import UnsafePathError, canonicalize
+from stratus.errors import NotFoundError
+from stratus.server.services.experiments import invalid
+from stratus.server.services.logged_models import LoggedModelService
+from stratus.server.services.runs import MAX_TAG_VALUE_LENGTH, RunService, check_key
+from stratus.store.base import MetadataStore, ModelVersionRecord, RegisteredModelRecord, WorkspaceRecord
+
+MAX_MODEL_NAME_LENGTH = 256
+_ALIAS = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
+_VERSION_ALIAS = re.compile(r"^[vV]\d+$")  # MLflow reserves v1, V2, ... as version references
+
+
+def _name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise invalid("missing value for required parameter 'name': a registered model needs a name", "name")
+    if len(name) > MAX_MODEL_NAME_LENGTH or "/" in name or ":" in name:
+        raise invalid(
+            f"invalid registered model name {name!r}: at most 256 characters, no '/' or ':'", "name"
+        )
+    return name
+
+
+def _version(value: Any) -> int:
+    try:
+        version = int(value)
+    except (TypeError, ValueError):
+        raise invalid(f"version must be a positive integer, not {value!r}", "version") from None
+    if version < 1:
+        raise invalid("version must be a positive integer", "version")
+    return version
+
+
+def _tags(items: Any) -> dict[str, str]:
+    if items is None:
+        return {}
+    if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
+        raise invalid("tags must be a list of {key, value} objects", "tags")
+    tags = {}
+    for item in items:
+        value = "" if item.get("value") is None else str(item["value"])
+        if len(value) > MAX_TAG_VALUE_LENGTH:
+            raise invalid(f"tag value is longer than {MAX_TAG_VALUE_LENGTH} characters", "tags")
+        tags[check_key(item.get("key"), "tag")] = value
+    return tags
+
+
+class RegistryService:
+    def __init__(self, store: MetadataStore, runs: RunService, logged_models: LoggedModelService) -> None:
+        self.store = store
+        self.runs = runs
+        self.logged_models = logged_models
+
+    def create_model(
+        self, workspace: WorkspaceRecord, name: Any, *, description: Any = None, tags: Any = None
+    ) -> RegisteredModelRecord:
+        return self.store.registry.create_model(
+            workspace.id,
+            _name(name),
+            description=None if description is None else str(description),
+            tags=_tags(tags),
+        )
+
+    def get_model(self, workspace: WorkspaceRecord, name: Any) -> RegisteredModelRecord:
+        record = self.store.registry.get_model(workspace.id, _name(name))
+        if record is None:
+            raise NotFoundError(
+                f"registered model {name!r} not found", field="name", code="RESOURCE_DOES_NOT_EXIST"
+            )
+        return record
+
+    def resolve_source(
+        self, workspace: WorkspaceRecord, source: Any, run_id: Any
+    ) -> tuple[str, str, str | None]:
+        """(source, storage location, run id) for an allowed source, else 400."""
+        if not isinstance(source, str) or not source:
+            raise invalid("missing value for required parameter 'source'", "source")
+        if any(ch in source for ch in "?#;\\") or any(ord(ch) < 32 for ch in source):
+            raise invalid(
+                "source must not carry a query, fragment, ';', backslash or control characters", "source"
+            )
+        if source.startswith("models:/"):
+            model = self.logged_models.get(workspace, source.removeprefix("models:/"))
+            return source, model.artifact_uri, model.source_run_id or (str(run_id) if run_id else None)
+        if source.startswith("runs:/"):
+            run_part, _, path = source.removeprefix("runs:/").partition("/")
+            run = self.runs.get(workspace, run_part)
+            location = run.artifact_uri + ("/" + self._safe(path) if path else "")
+            return source, location, run.run_id
+        if source.startswith("mlflow-artifacts:/"):
+            path = self._safe(source.removeprefix("mlflow-artifacts:").lstrip("/"))
+            location = f"mlflow-artifacts:/{path}"
+            return location, location, str(run_id) if run_id else None
+        raise invalid(
+            "source must be models:/<logged-model-id>, runs:/<run-id>/<path> or mlflow-artifacts:/<path> "
+            "of this workspace",
+            "source",
+        )
+
+    @staticmethod
+    def _safe(path: str) -> str:
+        try:
+            return canonicalize(path)
+        except UnsafePathError as exc:
+            raise invalid(f"source path: {exc}", "source") from None
+
+    def create_version(
+        self,
+        workspace: WorkspaceRecord,
+        name: Any,
+        *,
+        source: Any,
+        run_id: Any = None,
+        model_id: Any = None,
+        description: Any = None,
+        tags: Any = None,
+        user_id: str | None = None,
+    ) -> ModelVersionRecord:
+        model = self.get_model(workspace, name)
+        resolved, location, owner_run = self.resolve_source(workspace, source, run_id)
+        if run_id and owner_run != run_id:
+            self.runs.get(workspace, run_id)  # a run_id given explicitly must exist here
+            owner_run = str(run_id)
+        if model_id:
+            self.logged_models.get(workspace, str(model_id))
+        elif resolved.startswith("models:/"):
+            model_id = resolved.removeprefix("models:/")
+        return self.store.registry.create_version(
+            workspace.id,
+            model.name,
+            source=resolved,
+            storage_location=location,
+            run_id=owner_run,
+            model_id=None if model_id is None else str(model_id),
+            description=None if description is None else str(description),
+            user_id=user_id,
+            tags=_tags(tags),
+        )
+
+    def get_version(self, workspace: WorkspaceRecord, name: Any, version: Any) -> ModelVersionRecord:
+        record = self.store.registry.get_version(workspace.id, _name(name), _version(version))
+        if record is None:
+            raise NotFoundError(
+                f"model {name!r} has no version {version}", field="version", code="RESOURCE_DOES_NOT_EXIST"
+            )
+        return record
+
+    def set_alias(self, workspace: WorkspaceRecord, name: Any, alias: Any, version: Any) -> None:
+        if (
+            not isinstance(alias, str)
+            or not _ALIAS.match(alias)
+            or _VERSION_ALIAS.match(alias)
+            or alias == "latest"
+        ):
+            raise invalid(
+                f"invalid alias {alias!r}: letters, digits, '_' and '-', not 'latest' or 'v<n>'", "alias"
+            )
+        self.store.registry.set_alias(workspace.id, _name(name), alias, _version(version))
+
+    def get_by_alias(self, workspace: WorkspaceRecord, name: Any, alias: Any) -> ModelVersionRecord:
+        model = self.get_model(workspace, name)
+        if not isinstance(alias, str) or alias not in model.aliases:
+            raise invalid(f"registered model {model.name!r} has no alias {alias!r}", "alias")
+        return self.get_version(workspace, model.name, model.aliases[alias])
+
+    def delete_alias(self, workspace: WorkspaceRecord, name: Any, alias: Any) -> None:
+        if not self.store.registry.delete_alias(workspace.id, _name(name), str(alias)):
+            raise NotFoundError(
+                f"no alias {alias!r} on model {name!r}", field="alias", code="RESOURCE_DOES_NOT_EXIST"
+            )
