@@ -97,7 +97,8 @@ def _parse_order_by(order_by: list[str] | None) -> list[tuple[str, bool]]:
     return parsed
 
 
-def _offset(page_token: str | None) -> int:
+def decode_offset(page_token: str | None) -> int:
+    """MLflow page tokens here are opaque offsets; only ones we handed out are accepted."""
     if not page_token:
         return 0
     try:
@@ -109,7 +110,7 @@ def _offset(page_token: str | None) -> int:
     return offset
 
 
-def _page_token(offset: int) -> str:
+def encode_offset(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode().rstrip("=")
 
 
@@ -183,7 +184,7 @@ class ExperimentService:
         limit = 1000 if max_results is None else max_results
         if not 1 <= limit <= MAX_SEARCH_RESULTS:
             raise invalid(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}", "max_results")
-        offset = _offset(page_token)
+        offset = decode_offset(page_token)
         records = self.store.experiments.search(
             workspace.id,
             stages=stages,
@@ -193,7 +194,7 @@ class ExperimentService:
             offset=offset,
         )
         more = len(records) > limit
-        return records[:limit], _page_token(offset + limit) if more else None
+        return records[:limit], encode_offset(offset + limit) if more else None
 
     def rename(
         self, workspace: WorkspaceRecord, experiment_id: str | int | None, new_name: str | None

@@ -11,6 +11,8 @@ from stratus.errors import NotFoundError
 from stratus.server.services.experiments import (
     MAX_SEARCH_RESULTS,
     ExperimentService,
+    decode_offset,
+    encode_offset,
     invalid,
     parse_experiment_id,
 )
@@ -19,8 +21,6 @@ from stratus.server.services.runs import (
     MAX_TAG_VALUE_LENGTH,
     RunService,
     check_key,
-    decode_offset,
-    encode_offset,
     random_name,
 )
 from stratus.store.base import LoggedModelRecord, MetadataStore, WorkspaceRecord

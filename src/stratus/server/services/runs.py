@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import random
 import re
@@ -15,6 +13,8 @@ from stratus.errors import NotFoundError
 from stratus.server.services.experiments import (
     MAX_SEARCH_RESULTS,
     ExperimentService,
+    decode_offset,
+    encode_offset,
     invalid,
     parse_experiment_id,
 )
@@ -136,22 +136,6 @@ def metric_point(raw: Any) -> MetricPoint:
         timestamp=_int(raw.get("timestamp"), "timestamp"),
         step=_int(raw.get("step"), "step", default=0),
     )
-
-
-def decode_offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["offset"]
-    except (ValueError, KeyError, TypeError):
-        offset = None
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise invalid("invalid page_token; pass the next_page_token you were given", "page_token")
-    return offset
-
-
-def encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode().rstrip("=")
 
 
 def json_number(value: float) -> float | str:
