@@ -19,7 +19,7 @@ from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.experiments import ExperimentService
 from stratus.server.services.logged_models import LoggedModelService
-from stratus.server.services.registry import RegistryService
+from stratus.server.services.registry import RegistryQueries, RegistryService
 from stratus.server.services.runs import RunService
 from stratus.server.services.users import UserService
 from stratus.server.services.workspaces import WorkspaceService
@@ -53,6 +53,7 @@ class ServerState:
     runs: RunService = field(init=False)
     logged_models: LoggedModelService = field(init=False)
     registry: RegistryService = field(init=False)
+    registry_queries: RegistryQueries = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.store)
@@ -63,6 +64,7 @@ class ServerState:
         self.runs = RunService(self.store, self.experiments)
         self.logged_models = LoggedModelService(self.store, self.experiments, self.runs)
         self.registry = RegistryService(self.store, self.runs, self.logged_models)
+        self.registry_queries = RegistryQueries(self.store, self.registry)
 
     def close(self) -> None:
         self.store.close()

@@ -566,6 +566,54 @@ class RegistryStore(abc.ABC):
     @abc.abstractmethod
     def delete_alias(self, workspace_id: str, name: str, alias: str) -> bool: ...
 
+    @abc.abstractmethod
+    def search_models(
+        self,
+        workspace_id: str,
+        *,
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[RegisteredModelRecord]: ...
+
+    @abc.abstractmethod
+    def update_model(
+        self, workspace_id: str, name: str, *, description: str | None = None, new_name: str | None = None
+    ) -> RegisteredModelRecord: ...
+
+    @abc.abstractmethod
+    def delete_model(self, workspace_id: str, name: str) -> None:
+        """Remove the model with its versions, tags and aliases."""
+
+    @abc.abstractmethod
+    def set_tag(
+        self, workspace_id: str, name: str, key: str, value: str, *, version: int | None = None
+    ) -> None:
+        """Tag the model, or one of its versions when ``version`` is given."""
+
+    @abc.abstractmethod
+    def delete_tag(self, workspace_id: str, name: str, key: str, *, version: int | None = None) -> bool: ...
+
+    @abc.abstractmethod
+    def search_versions(
+        self,
+        workspace_id: str,
+        *,
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[ModelVersionRecord]: ...
+
+    @abc.abstractmethod
+    def update_version(
+        self, workspace_id: str, name: str, version: int, *, description: str | None
+    ) -> ModelVersionRecord: ...
+
+    @abc.abstractmethod
+    def delete_version(self, workspace_id: str, name: str, version: int) -> None: ...
+
 
 class SettingsStore(abc.ABC):
     """Server-wide key/value settings (e.g. the master-key check value)."""

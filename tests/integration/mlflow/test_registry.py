@@ -112,3 +112,40 @@ def test_registry_errors(server: LiveServer) -> None:
         headers=headers,
     )
     assert bad_alias.status_code == 400
+
+
+def test_registry_management_with_the_client(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.admin_token)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    client = MlflowClient(tracking_uri=f"{server.url}/workspaces/default")
+    for name in ("fraud-a", "fraud-b", "churn"):
+        client.create_registered_model(name, tags={"team": "risk" if name.startswith("fraud") else "growth"})
+        for _ in range(2):
+            client.create_model_version(name, source=f"mlflow-artifacts:/0/{name}/model")
+    names = lambda models: [m.name for m in models]  # noqa: E731
+    assert names(client.search_registered_models("name LIKE 'fraud%'")) == ["fraud-a", "fraud-b"]
+    assert names(client.search_registered_models("tags.team = 'growth'")) == ["churn"]
+    with pytest.warns(FutureWarning, match="deprecated"):  # the client's own deprecation of stages
+        assert [v.version for v in client.get_latest_versions("churn")] == ["2"]
+    versions = client.search_model_versions("name = 'fraud-a'")
+    assert sorted(v.version for v in versions) == ["1", "2"]
+    assert [v.version for v in client.search_model_versions("name = 'churn' AND version_number > 1")] == ["2"]
+    client.update_registered_model("churn", description="who leaves")
+    client.set_registered_model_tag("churn", "owner", "dana")
+    client.delete_registered_model_tag("churn", "team")
+    model = client.get_registered_model("churn")
+    assert (model.description, model.tags) == ("who leaves", {"owner": "dana"})
+    client.update_model_version("churn", "1", description="first")
+    client.set_model_version_tag("churn", "1", "validated", "yes")
+    version = client.get_model_version("churn", "1")
+    assert (version.description, version.tags) == ("first", {"validated": "yes"})
+    client.delete_model_version_tag("churn", "1", "validated")
+    client.rename_registered_model("churn", "attrition")
+    assert client.get_model_version("attrition", "2").version == "2"
+    client.set_registered_model_alias("attrition", "prod", "2")
+    client.delete_model_version("attrition", "2")
+    assert client.get_registered_model("attrition").aliases == {}
+    client.delete_registered_model("attrition")
+    assert "attrition" not in names(client.search_registered_models())

@@ -13,10 +13,11 @@ from typing import Any
 
 from stratus.artifacts import UnsafePathError, canonicalize
 from stratus.errors import NotFoundError
-from stratus.server.services.experiments import invalid
+from stratus.server.services.experiments import decode_offset, encode_offset, invalid
 from stratus.server.services.logged_models import LoggedModelService
 from stratus.server.services.runs import MAX_TAG_VALUE_LENGTH, RunService, check_key
 from stratus.store.base import MetadataStore, ModelVersionRecord, RegisteredModelRecord, WorkspaceRecord
+from stratus.tracking.search import parse_filter
 
 MAX_MODEL_NAME_LENGTH = 256
 _ALIAS = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
@@ -180,3 +181,126 @@ class RegistryService:
             raise NotFoundError(
                 f"no alias {alias!r} on model {name!r}", field="alias", code="RESOURCE_DOES_NOT_EXIST"
             )
+
+
+MODEL_ORDER = ("name", "timestamp", "last_updated_timestamp", "creation_timestamp")
+VERSION_ORDER = ("name", "version_number", "creation_timestamp", "last_updated_timestamp")
+MAX_MODEL_SEARCH = 1000
+MAX_VERSION_SEARCH = 200_000
+
+
+def _order(order_by: Any, allowed: tuple[str, ...]) -> list[tuple[str, bool]]:
+    parsed = []
+    for clause in order_by or []:
+        parts = str(clause).split()
+        column = parts[0].removeprefix("attributes.").removeprefix("attribute.") if parts else ""
+        direction = parts[1].upper() if len(parts) > 1 else "ASC"
+        if column not in allowed or direction not in ("ASC", "DESC") or len(parts) > 2:
+            raise invalid(
+                f"invalid order_by {clause!r}: use one of {', '.join(allowed)} with ASC or DESC", "order_by"
+            )
+        parsed.append((column, direction == "ASC"))
+    return parsed
+
+
+def _limit(value: Any, default: int, maximum: int) -> int:
+    limit = default if value in (None, "") else _version(value) if str(value).isdigit() else -1
+    if not 1 <= limit <= maximum:
+        raise invalid(f"max_results must be between 1 and {maximum}", "max_results")
+    return limit
+
+
+class RegistryQueries:
+    """Search, update, rename, delete and tags of registered models and versions."""
+
+    def __init__(self, store: MetadataStore, registry: RegistryService) -> None:
+        self.store = store
+        self.registry = registry
+
+    def search_models(
+        self,
+        workspace: WorkspaceRecord,
+        *,
+        filter_string: Any,
+        max_results: Any,
+        order_by: Any,
+        page_token: Any,
+    ) -> tuple[list[RegisteredModelRecord], str | None]:
+        limit = _limit(max_results, 100, MAX_MODEL_SEARCH)
+        offset = decode_offset(page_token)
+        records = self.store.registry.search_models(
+            workspace.id,
+            clauses=parse_filter(filter_string),
+            order_by=_order(order_by, MODEL_ORDER),
+            limit=limit + 1,
+            offset=offset,
+        )
+        return records[:limit], encode_offset(offset + limit) if len(records) > limit else None
+
+    def search_versions(
+        self,
+        workspace: WorkspaceRecord,
+        *,
+        filter_string: Any,
+        max_results: Any,
+        order_by: Any,
+        page_token: Any,
+    ) -> tuple[list[ModelVersionRecord], str | None]:
+        limit = _limit(max_results, 10_000, MAX_VERSION_SEARCH)
+        offset = decode_offset(page_token)
+        records = self.store.registry.search_versions(
+            workspace.id,
+            clauses=parse_filter(filter_string),
+            order_by=_order(order_by, VERSION_ORDER),
+            limit=limit + 1,
+            offset=offset,
+        )
+        return records[:limit], encode_offset(offset + limit) if len(records) > limit else None
+
+    def latest_versions(self, workspace: WorkspaceRecord, name: Any) -> list[ModelVersionRecord]:
+        """Stratus has no stages (deprecated in MLflow): the latest version stands for stage "None"."""
+        model = self.registry.get_model(workspace, name)
+        if model.latest_version is None:
+            return []
+        return [self.registry.get_version(workspace, model.name, model.latest_version)]
+
+    def update_model(self, workspace: WorkspaceRecord, name: Any, description: Any) -> RegisteredModelRecord:
+        return self.store.registry.update_model(
+            workspace.id, _name(name), description=None if description is None else str(description)
+        )
+
+    def rename_model(self, workspace: WorkspaceRecord, name: Any, new_name: Any) -> RegisteredModelRecord:
+        return self.store.registry.update_model(workspace.id, _name(name), new_name=_name(new_name))
+
+    def delete_model(self, workspace: WorkspaceRecord, name: Any) -> None:
+        self.store.registry.delete_model(workspace.id, _name(name))
+
+    def set_tag(
+        self, workspace: WorkspaceRecord, name: Any, key: Any, value: Any, version: Any = None
+    ) -> None:
+        tags = _tags([{"key": key, "value": value}])
+        number = None if version is None else _version(version)
+        for tag_key, tag_value in tags.items():
+            self.store.registry.set_tag(workspace.id, _name(name), tag_key, tag_value, version=number)
+
+    def delete_tag(self, workspace: WorkspaceRecord, name: Any, key: Any, version: Any = None) -> None:
+        number = None if version is None else _version(version)
+        if not self.store.registry.delete_tag(
+            workspace.id, _name(name), check_key(key, "tag"), version=number
+        ):
+            raise NotFoundError(
+                f"no tag {key!r} on model {name!r}", field="key", code="RESOURCE_DOES_NOT_EXIST"
+            )
+
+    def update_version(
+        self, workspace: WorkspaceRecord, name: Any, version: Any, description: Any
+    ) -> ModelVersionRecord:
+        return self.store.registry.update_version(
+            workspace.id,
+            _name(name),
+            _version(version),
+            description=None if description is None else str(description),
+        )
+
+    def delete_version(self, workspace: WorkspaceRecord, name: Any, version: Any) -> None:
+        self.store.registry.delete_version(workspace.id, _name(name), _version(version))

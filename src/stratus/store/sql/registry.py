@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from stratus.errors import ConflictError, NotFoundError
+from stratus.errors import BadRequestError, ConflictError, NotFoundError
 from stratus.store import base
 from stratus.store.sql.store import SqlDomain
 from stratus.store.sql.tables import (
@@ -18,7 +20,9 @@ from stratus.store.sql.tables import (
     RegisteredModelRow,
     RegisteredModelTagRow,
 )
+from stratus.store.sql.tracking import compare_number, compare_text
 from stratus.tracking import now_ms
+from stratus.tracking.search import Clause
 
 _VERSION_RETRIES = 8
 
@@ -27,7 +31,7 @@ def _missing_model(name: str) -> NotFoundError:
     return NotFoundError(f"registered model {name!r} not found", field="name", code="RESOURCE_DOES_NOT_EXIST")
 
 
-class SqlRegistryStore(SqlDomain, base.RegistryStore):
+class _RegistryCore(SqlDomain, base.RegistryStore):
     @staticmethod
     def _model_row(session: Session, workspace_id: str, name: str) -> RegisteredModelRow:
         row = session.scalar(
@@ -210,3 +214,223 @@ class SqlRegistryStore(SqlDomain, base.RegistryStore):
                 )
             )
             return bool(getattr(result, "rowcount", 0))
+
+
+# -- search, update and delete ------------------------------------------------------------------
+# Models without the prompt tag must pass "tags.`mlflow.prompt.is_prompt` != 'true'", which the stock
+# client appends to every search: an absent tag counts as not equal here, unlike other tag filters.
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+MODEL_ORDER = {
+    "name": RegisteredModelRow.name,
+    "timestamp": RegisteredModelRow.last_updated_timestamp,
+    "last_updated_timestamp": RegisteredModelRow.last_updated_timestamp,
+    "creation_timestamp": RegisteredModelRow.creation_timestamp,
+}
+VERSION_ORDER = {
+    "name": RegisteredModelRow.name,
+    "version_number": ModelVersionRow.version,
+    "creation_timestamp": ModelVersionRow.creation_timestamp,
+    "last_updated_timestamp": ModelVersionRow.last_updated_timestamp,
+}
+
+
+def _bad(message: str) -> BadRequestError:
+    return BadRequestError(message, field="filter", code="INVALID_PARAMETER_VALUE")
+
+
+def _tag_condition(clause: Clause, tag_table: Any, owner: list[tuple[Any, Any]]) -> ColumnElement[bool]:
+    other: Any = aliased(tag_table)
+    links = [getattr(other, column) == value for column, value in owner]
+    if clause.key == PROMPT_TAG and clause.comparator == "!=":
+        return ~exists().where(and_(*links, other.key == clause.key, other.value == clause.value))
+    return exists().where(
+        and_(*links, other.key == clause.key, compare_text(other.value, clause.comparator, clause.value))
+    )
+
+
+def _model_condition(clause: Clause) -> ColumnElement[bool]:
+    if clause.kind == "attribute" and clause.key == "name":
+        return compare_text(RegisteredModelRow.name, clause.comparator, clause.value)
+    if clause.kind == "tag":
+        return _tag_condition(clause, RegisteredModelTagRow, [("model_row_id", RegisteredModelRow.id)])
+    raise _bad(f"registered models are searched by name or tags, not {clause.key!r}")
+
+
+def _version_condition(clause: Clause) -> ColumnElement[bool]:
+    if clause.kind == "attribute":
+        if clause.key == "name":
+            return compare_text(RegisteredModelRow.name, clause.comparator, clause.value)
+        if clause.key == "run_id":
+            return compare_text(ModelVersionRow.run_id, clause.comparator, clause.value)
+        if clause.key == "source_path":
+            return compare_text(ModelVersionRow.source, clause.comparator, clause.value)
+        if clause.key == "version_number":
+            return compare_number(ModelVersionRow.version, clause.comparator, clause.value)
+    if clause.kind == "tag":
+        return _tag_condition(
+            clause,
+            ModelVersionTagRow,
+            [("model_row_id", ModelVersionRow.model_row_id), ("version", ModelVersionRow.version)],
+        )
+    raise _bad(
+        "model versions are searched by name, run_id, source_path, version_number or tags, "
+        f"not {clause.key!r}"
+    )
+
+
+class SqlRegistryStore(_RegistryCore):
+    """The whole registry store: creation and lookups above, search, update and delete here."""
+
+    def search_models(
+        self,
+        workspace_id: str,
+        *,
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[base.RegisteredModelRecord]:
+        query = select(RegisteredModelRow).where(RegisteredModelRow.workspace_id == workspace_id)
+        for clause in clauses:
+            query = query.where(_model_condition(clause))
+        ordering: list[Any] = [MODEL_ORDER[c].asc() if up else MODEL_ORDER[c].desc() for c, up in order_by]
+        query = query.order_by(*ordering, RegisteredModelRow.name.asc()).offset(offset).limit(limit)
+        with self._tx() as session:
+            return [self._model(session, row) for row in session.scalars(query)]
+
+    def update_model(
+        self, workspace_id: str, name: str, *, description: str | None = None, new_name: str | None = None
+    ) -> base.RegisteredModelRecord:
+        try:
+            with self._tx() as session:
+                row = self._model_row(session, workspace_id, name)
+                if description is not None:
+                    row.description = description
+                if new_name is not None:
+                    row.name = new_name
+                row.last_updated_timestamp = now_ms()
+                session.flush()
+                return self._model(session, row)
+        except IntegrityError:
+            raise ConflictError(
+                f"registered model {new_name!r} already exists",
+                field="new_name",
+                code="RESOURCE_ALREADY_EXISTS",
+            ) from None
+
+    def delete_model(self, workspace_id: str, name: str) -> None:
+        with self._tx() as session:
+            row = self._model_row(session, workspace_id, name)
+            # Children first, explicitly: composite foreign keys make cascades easy to get wrong.
+            for table in (
+                RegisteredModelAliasRow,
+                ModelVersionTagRow,
+                ModelVersionRow,
+                RegisteredModelTagRow,
+            ):
+                session.execute(delete(table).where(table.model_row_id == row.id))
+            session.delete(row)
+
+    def set_tag(
+        self, workspace_id: str, name: str, key: str, value: str, *, version: int | None = None
+    ) -> None:
+        with self._tx() as session:
+            model = self._model_row(session, workspace_id, name)
+            if version is None:
+                tag: Any = session.get(RegisteredModelTagRow, (model.id, key))
+                if tag is None:
+                    session.add(RegisteredModelTagRow(model_row_id=model.id, key=key, value=value))
+                    return
+            else:
+                self._version_row(session, model, version)
+                tag = session.get(ModelVersionTagRow, (model.id, version, key))
+                if tag is None:
+                    session.add(
+                        ModelVersionTagRow(model_row_id=model.id, version=version, key=key, value=value)
+                    )
+                    return
+            tag.value = value
+
+    def delete_tag(self, workspace_id: str, name: str, key: str, *, version: int | None = None) -> bool:
+        with self._tx() as session:
+            model = self._model_row(session, workspace_id, name)
+            if version is None:
+                query: Any = delete(RegisteredModelTagRow).where(
+                    RegisteredModelTagRow.model_row_id == model.id, RegisteredModelTagRow.key == key
+                )
+            else:
+                self._version_row(session, model, version)
+                query = delete(ModelVersionTagRow).where(
+                    ModelVersionTagRow.model_row_id == model.id,
+                    ModelVersionTagRow.version == version,
+                    ModelVersionTagRow.key == key,
+                )
+            return bool(getattr(session.execute(query), "rowcount", 0))
+
+    @staticmethod
+    def _version_row(session: Session, model: RegisteredModelRow, version: int) -> ModelVersionRow:
+        row = session.get(ModelVersionRow, (model.id, version))
+        if row is None:
+            raise NotFoundError(
+                f"model {model.name!r} has no version {version}",
+                field="version",
+                code="RESOURCE_DOES_NOT_EXIST",
+            )
+        return row
+
+    def search_versions(
+        self,
+        workspace_id: str,
+        *,
+        clauses: Sequence[Any],
+        order_by: Sequence[tuple[str, bool]],
+        limit: int,
+        offset: int,
+    ) -> list[base.ModelVersionRecord]:
+        query = (
+            select(ModelVersionRow, RegisteredModelRow)
+            .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_row_id)
+            .where(RegisteredModelRow.workspace_id == workspace_id)
+        )
+        for clause in clauses:
+            query = query.where(_version_condition(clause))
+        ordering: list[Any] = [
+            VERSION_ORDER[c].asc() if up else VERSION_ORDER[c].desc() for c, up in order_by
+        ]
+        query = query.order_by(*ordering, RegisteredModelRow.name.asc(), ModelVersionRow.version.desc())
+        with self._tx() as session:
+            rows = session.execute(query.offset(offset).limit(limit)).all()
+            return [self._version(session, model, row) for row, model in rows]
+
+    def update_version(
+        self, workspace_id: str, name: str, version: int, *, description: str | None
+    ) -> base.ModelVersionRecord:
+        with self._tx() as session:
+            model = self._model_row(session, workspace_id, name)
+            row = self._version_row(session, model, version)
+            if description is not None:
+                row.description = description
+            row.last_updated_timestamp = now_ms()
+            session.flush()
+            return self._version(session, model, row)
+
+    def delete_version(self, workspace_id: str, name: str, version: int) -> None:
+        with self._tx() as session:
+            model = self._model_row(session, workspace_id, name)
+            self._version_row(session, model, version)
+            session.execute(
+                delete(RegisteredModelAliasRow).where(
+                    RegisteredModelAliasRow.model_row_id == model.id,
+                    RegisteredModelAliasRow.version == version,
+                )
+            )
+            session.execute(
+                delete(ModelVersionTagRow).where(
+                    ModelVersionTagRow.model_row_id == model.id, ModelVersionTagRow.version == version
+                )
+            )
+            session.execute(
+                delete(ModelVersionRow).where(
+                    ModelVersionRow.model_row_id == model.id, ModelVersionRow.version == version
+                )
+            )

@@ -61,8 +61,163 @@ async def create_registered_model(request: Request) -> JSONResponse:
 
 async def get_registered_model(request: Request) -> JSONResponse:
     params = await read_params(request)
-    record = await call(server_state(request).registry.get_model, workspace_of(request), params.get("name"))
+    workspace = workspace_of(request)
+    state = server_state(request)
+    record = await call(state.registry.get_model, workspace, params.get("name"))
+    body = registered_model_json(record)
+    latest = await call(state.registry_queries.latest_versions, workspace, record.name)
+    if latest:
+        body["latest_versions"] = [model_version_json(v) for v in latest]
+    return ok({"registered_model": body})
+
+
+async def search_registered_models(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    records, next_token = await call(
+        server_state(request).registry_queries.search_models,
+        workspace_of(request),
+        filter_string=text(params, "filter"),
+        max_results=params.get("max_results"),
+        order_by=_as_list(params.get("order_by")),
+        page_token=text(params, "page_token"),
+    )
+    body: dict[str, Any] = {}
+    if records:
+        body["registered_models"] = [registered_model_json(r) for r in records]
+    if next_token:
+        body["next_page_token"] = next_token
+    return ok(body)
+
+
+async def search_model_versions(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    records, next_token = await call(
+        server_state(request).registry_queries.search_versions,
+        workspace_of(request),
+        filter_string=text(params, "filter"),
+        max_results=params.get("max_results"),
+        order_by=_as_list(params.get("order_by")),
+        page_token=text(params, "page_token"),
+    )
+    body: dict[str, Any] = {}
+    if records:
+        body["model_versions"] = [model_version_json(r) for r in records]
+    if next_token:
+        body["next_page_token"] = next_token
+    return ok(body)
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    if value is None:
+        return None
+    return value if isinstance(value, list) else [value]
+
+
+async def get_latest_versions(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    versions = await call(
+        server_state(request).registry_queries.latest_versions, workspace_of(request), params.get("name")
+    )
+    return ok({"model_versions": [model_version_json(v) for v in versions]} if versions else {})
+
+
+async def update_registered_model(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry_queries.update_model,
+        workspace_of(request),
+        params.get("name"),
+        params.get("description"),
+    )
     return ok({"registered_model": registered_model_json(record)})
+
+
+async def rename_registered_model(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry_queries.rename_model,
+        workspace_of(request),
+        params.get("name"),
+        params.get("new_name"),
+    )
+    return ok({"registered_model": registered_model_json(record)})
+
+
+async def delete_registered_model(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(server_state(request).registry_queries.delete_model, workspace_of(request), params.get("name"))
+    return ok()
+
+
+async def set_registered_model_tag(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).registry_queries.set_tag,
+        workspace_of(request),
+        params.get("name"),
+        params.get("key"),
+        params.get("value"),
+    )
+    return ok()
+
+
+async def delete_registered_model_tag(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).registry_queries.delete_tag,
+        workspace_of(request),
+        params.get("name"),
+        params.get("key"),
+    )
+    return ok()
+
+
+async def update_model_version(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    record = await call(
+        server_state(request).registry_queries.update_version,
+        workspace_of(request),
+        params.get("name"),
+        params.get("version"),
+        params.get("description"),
+    )
+    return ok({"model_version": model_version_json(record)})
+
+
+async def delete_model_version(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).registry_queries.delete_version,
+        workspace_of(request),
+        params.get("name"),
+        params.get("version"),
+    )
+    return ok()
+
+
+async def set_model_version_tag(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).registry_queries.set_tag,
+        workspace_of(request),
+        params.get("name"),
+        params.get("key"),
+        params.get("value"),
+        params.get("version"),
+    )
+    return ok()
+
+
+async def delete_model_version_tag(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).registry_queries.delete_tag,
+        workspace_of(request),
+        params.get("name"),
+        params.get("key"),
+        params.get("version"),
+    )
+    return ok()
 
 
 async def create_model_version(request: Request) -> JSONResponse:
@@ -147,5 +302,18 @@ for method, path, endpoint, permission in (
     ("POST", "/model-versions/create", create_model_version, P.WRITE_ASSETS),
     ("GET", "/model-versions/get", get_model_version, P.READ),
     ("GET", "/model-versions/get-download-uri", get_download_uri, P.READ),
+    ("GET", "/registered-models/search", search_registered_models, P.READ),
+    ("POST", "/registered-models/get-latest-versions", get_latest_versions, P.READ),
+    ("GET", "/registered-models/get-latest-versions", get_latest_versions, P.READ),
+    ("PATCH", "/registered-models/update", update_registered_model, P.WRITE_ASSETS),
+    ("POST", "/registered-models/rename", rename_registered_model, P.WRITE_ASSETS),
+    ("DELETE", "/registered-models/delete", delete_registered_model, P.DELETE_ASSETS),
+    ("POST", "/registered-models/set-tag", set_registered_model_tag, P.WRITE_ASSETS),
+    ("DELETE", "/registered-models/delete-tag", delete_registered_model_tag, P.WRITE_ASSETS),
+    ("GET", "/model-versions/search", search_model_versions, P.READ),
+    ("PATCH", "/model-versions/update", update_model_version, P.WRITE_ASSETS),
+    ("DELETE", "/model-versions/delete", delete_model_version, P.DELETE_ASSETS),
+    ("POST", "/model-versions/set-tag", set_model_version_tag, P.WRITE_ASSETS),
+    ("DELETE", "/model-versions/delete-tag", delete_model_version_tag, P.WRITE_ASSETS),
 ):
     add_mlflow_route(router, method, path, endpoint, permission)
