@@ -37,8 +37,8 @@ def parse_experiment_id(value: str | int | None, field: str = "experiment_id") -
         parsed = int(value)
     except (TypeError, ValueError):
         raise invalid(f"{field} must be an integer id, not {value!r}", field) from None
-    if parsed < 0:
-        raise invalid(f"{field} must not be negative", field)
+    if not 0 <= parsed < 2**63:
+        raise invalid(f"{field} must be a non-negative 64-bit integer", field)
     return parsed
 
 

@@ -39,8 +39,8 @@ def _version(value: Any) -> int:
         version = int(value)
     except (TypeError, ValueError):
         raise invalid(f"version must be a positive integer, not {value!r}", "version") from None
-    if version < 1:
-        raise invalid("version must be a positive integer", "version")
+    if not 1 <= version < 2**31:
+        raise invalid("version must be a positive 32-bit integer", "version")
     return version
 
 

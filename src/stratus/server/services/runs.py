@@ -34,6 +34,7 @@ MAX_BATCH_PARAMS = 100
 MAX_BATCH_TAGS = 100
 MAX_BATCH_ENTITIES = 1000
 MAX_HISTORY_RESULTS = 25_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _KEY = re.compile(r"^[/\w.\- :]*$")
 _VIEW = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": ("active", "deleted")}
 _ADJECTIVES = (
@@ -111,9 +112,12 @@ def _int(value: Any, field: str, default: int | None = None) -> int:
             raise invalid(f"missing value for required parameter '{field}'", field)
         return default
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise invalid(f"{field} must be an integer, not {value!r}", field) from None
+    if not INT64_MIN <= number <= INT64_MAX:  # what the database columns (and MLflow's protos) hold
+        raise invalid(f"{field} is out of the 64-bit integer range", field)
+    return number
 
 
 def _float(value: Any) -> float:
