@@ -46,7 +46,7 @@ _FORBIDDEN_CHARS = {
 }
 # Unicode control, format (zero-width, bidi overrides), surrogate and line/paragraph separators.
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
-# IIS-style %uXXXX escapes: urllib leaves them alone but some servers decode them.
+# IIS-style %u-plus-four-hex-digit escapes: urllib leaves them alone but some servers decode them.
 _PERCENT_U = re.compile(r"%u[0-9a-fA-F]{4}")
 
 
