@@ -270,3 +270,40 @@ def test_concurrent_metric_writers_lose_nothing(store: SqlMetadataStore) -> None
     assert errors == []
     for index in range(8):
         assert len(store.runs.metric_history(ws.id, run_id, f"w{index}", limit=1000, offset=0)) == 250
+
+
+def test_concurrent_writers_of_the_same_keys(store: SqlMetadataStore) -> None:
+    """Retries racing their originals: same metric key, same param, same tag, all at once."""
+    from stratus.store.base import MetricPoint
+
+    ws, run_id = _run(store)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def writer(index: int) -> None:
+        try:
+            barrier.wait()
+            for step in range(20):
+                store.runs.log(
+                    ws.id,
+                    run_id,
+                    metrics=[MetricPoint("shared", float(step), step, step)],
+                    params={"p": "same"},
+                    tags={"t": f"v{index}"},
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(store.runs.metric_history(ws.id, run_id, "shared", limit=1000, offset=0)) == 20
+    record = store.runs.get(ws.id, run_id)
+    assert (
+        record.metrics["shared"].step == 19
+        and record.params == {"p": "same"}
+        and record.tags["t"].startswith("v")
+    )

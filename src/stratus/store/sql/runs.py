@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, select, true
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -68,19 +68,11 @@ def _point(key: str, value: float, is_nan: bool, timestamp: int, step: int) -> M
     )
 
 
-def _newer(candidate: dict[str, Any], current: LatestMetricRow) -> bool:
-    def rank(step: int, timestamp: int, value: float, is_nan: bool) -> tuple[int, int, float]:
-        return (step, timestamp, -math.inf if is_nan else value)
-
-    return rank(candidate["step"], candidate["timestamp"], candidate["value"], candidate["is_nan"]) > rank(
-        current.step, current.timestamp, current.value, current.is_nan
-    )
-
-
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    session.execute(module.insert(MetricRow).values(rows).on_conflict_do_nothing())
+def _insert(session: Session, table: Any) -> Any:
+    """INSERT with ON CONFLICT, which SQLite and PostgreSQL both have: writes racing on one key (a retry
+    and its original, say) resolve in the database instead of failing on the primary key."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table)
 
 
 class SqlRunStore(SqlDomain, base.RunStore):
@@ -209,12 +201,13 @@ class SqlRunStore(SqlDomain, base.RunStore):
 
     @staticmethod
     def _upsert_tags(session: Session, run_id: str, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            tag = session.get(RunTagRow, (run_id, key))
-            if tag is None:
-                session.add(RunTagRow(run_id=run_id, key=key, value=value))
-            else:
-                tag.value = value
+        rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+        insert = _insert(session, RunTagRow).values(rows)
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[RunTagRow.run_id, RunTagRow.key], set_={"value": insert.excluded.value}
+            )
+        )
 
     def log(
         self,
@@ -229,16 +222,21 @@ class SqlRunStore(SqlDomain, base.RunStore):
             row = self._row(session, workspace_id, run_id, lock=True)
             if row.lifecycle_stage != "active":
                 raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
-            for key, value in (params or {}).items():
-                existing = session.get(ParamRow, (run_id, key))
-                if existing is None:
-                    session.add(ParamRow(run_id=run_id, key=key, value=value))
-                elif existing.value != value:
-                    raise _bad(
-                        f"param {key!r} was already logged as {existing.value!r}; params cannot change "
-                        f"(tried {value!r})",
-                        "params",
+            if params:
+                rows = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
+                session.execute(_insert(session, ParamRow).values(rows).on_conflict_do_nothing())
+                stored_params = session.execute(
+                    select(ParamRow.key, ParamRow.value).where(
+                        ParamRow.run_id == run_id, ParamRow.key.in_(list(params))
                     )
+                )
+                for key, existing in stored_params:
+                    if existing != params[key]:
+                        raise _bad(
+                            f"param {key!r} was already logged as {existing!r}; params cannot change "
+                            f"(tried {params[key]!r})",
+                            "params",
+                        )
             if tags:
                 self._upsert_tags(session, run_id, tags)
                 if "mlflow.runName" in tags:
@@ -246,11 +244,11 @@ class SqlRunStore(SqlDomain, base.RunStore):
             if metrics:
                 stored = [{**_stored(point), "run_id": run_id} for point in metrics]
                 session.flush()
-                _insert_ignoring_duplicates(session, stored)
-                self._update_latest(session, run_id, stored)
+                session.execute(_insert(session, MetricRow).values(stored).on_conflict_do_nothing())
+                self._update_latest(session, stored)
 
     @staticmethod
-    def _update_latest(session: Session, run_id: str, stored: list[dict[str, Any]]) -> None:
+    def _update_latest(session: Session, stored: list[dict[str, Any]]) -> None:
         best: dict[str, dict[str, Any]] = {}
         for point in stored:
             current = best.get(point["key"])
@@ -261,14 +259,30 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 -math.inf if current["is_nan"] else current["value"],
             ):
                 best[point["key"]] = point
-        for key, point in best.items():
-            latest = session.get(LatestMetricRow, (run_id, key))
-            values = {k: point[k] for k in ("value", "is_nan", "timestamp", "step")}
-            if latest is None:
-                session.add(LatestMetricRow(run_id=run_id, key=key, **values))
-            elif _newer(point, latest):
-                for name, value in values.items():
-                    setattr(latest, name, value)
+        for point in best.values():
+            insert = _insert(session, LatestMetricRow).values(
+                {k: point[k] for k in ("run_id", "key", "value", "is_nan", "timestamp", "step")}
+            )
+            new, old = insert.excluded, LatestMetricRow
+            # Newer = higher step, then later timestamp, then larger value (NaN lowest), as MLflow ranks them.
+            larger_value = and_(new.is_nan.is_(False), or_(old.is_nan.is_(True), new.value > old.value))
+            newer = or_(
+                new.step > old.step,
+                and_(new.step == old.step, new.timestamp > old.timestamp),
+                and_(new.step == old.step, new.timestamp == old.timestamp, larger_value),
+            )
+            session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[LatestMetricRow.run_id, LatestMetricRow.key],
+                    set_={
+                        "value": new.value,
+                        "is_nan": new.is_nan,
+                        "timestamp": new.timestamp,
+                        "step": new.step,
+                    },
+                    where=newer,
+                )
+            )
 
     def delete_tag(self, workspace_id: str, run_id: str, key: str) -> bool:
         with self._tx() as session:
