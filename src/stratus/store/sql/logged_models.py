@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.store import base
-from stratus.store.sql.store import SqlDomain
+from stratus.store.sql.store import SqlDomain, upsert
 from stratus.store.sql.tables import (
     ExperimentRow,
     LoggedModelParamRow,
@@ -204,12 +204,8 @@ class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
     def set_tags(self, workspace_id: str, model_id: str, tags: dict[str, str]) -> None:
         with self._tx() as session:
             self._row(session, workspace_id, model_id)
-            for key, value in tags.items():
-                tag = session.get(LoggedModelTagRow, (model_id, key))
-                if tag is None:
-                    session.add(LoggedModelTagRow(model_id=model_id, key=key, value=value))
-                else:
-                    tag.value = value
+            rows = [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()]
+            upsert(session, LoggedModelTagRow, rows, ("model_id", "key"))
 
     def delete_tag(self, workspace_id: str, model_id: str, key: str) -> bool:
         with self._tx() as session:

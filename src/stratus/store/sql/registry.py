@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, ConflictError, NotFoundError
 from stratus.store import base
-from stratus.store.sql.store import SqlDomain
+from stratus.store.sql.store import SqlDomain, upsert
 from stratus.store.sql.tables import (
     ModelVersionRow,
     ModelVersionTagRow,
@@ -337,19 +337,12 @@ class SqlRegistryStore(_RegistryCore):
         with self._tx() as session:
             model = self._model_row(session, workspace_id, name)
             if version is None:
-                tag: Any = session.get(RegisteredModelTagRow, (model.id, key))
-                if tag is None:
-                    session.add(RegisteredModelTagRow(model_row_id=model.id, key=key, value=value))
-                    return
-            else:
-                self._version_row(session, model, version)
-                tag = session.get(ModelVersionTagRow, (model.id, version, key))
-                if tag is None:
-                    session.add(
-                        ModelVersionTagRow(model_row_id=model.id, version=version, key=key, value=value)
-                    )
-                    return
-            tag.value = value
+                model_tag = {"model_row_id": model.id, "key": key, "value": value}
+                upsert(session, RegisteredModelTagRow, [model_tag], ("model_row_id", "key"))
+                return
+            self._version_row(session, model, version)
+            version_tag = {"model_row_id": model.id, "version": version, "key": key, "value": value}
+            upsert(session, ModelVersionTagRow, [version_tag], ("model_row_id", "version", "key"))
 
     def delete_tag(self, workspace_id: str, name: str, key: str, *, version: int | None = None) -> bool:
         with self._tx() as session:

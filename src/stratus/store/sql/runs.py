@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.store import base
 from stratus.store.base import MetricPoint
-from stratus.store.sql.store import SqlDomain
+from stratus.store.sql.store import SqlDomain, dialect_insert, upsert
 from stratus.store.sql.tables import (
     ExperimentRow,
     LatestMetricRow,
@@ -66,13 +65,6 @@ def _point(key: str, value: float, is_nan: bool, timestamp: int, step: int) -> M
     return MetricPoint(
         key=key, value=math.nan if is_nan else float(value), timestamp=int(timestamp), step=int(step)
     )
-
-
-def _insert(session: Session, table: Any) -> Any:
-    """INSERT with ON CONFLICT, which SQLite and PostgreSQL both have: writes racing on one key (a retry
-    and its original, say) resolve in the database instead of failing on the primary key."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(table)
 
 
 class SqlRunStore(SqlDomain, base.RunStore):
@@ -202,12 +194,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
     @staticmethod
     def _upsert_tags(session: Session, run_id: str, tags: dict[str, str]) -> None:
         rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-        insert = _insert(session, RunTagRow).values(rows)
-        session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[RunTagRow.run_id, RunTagRow.key], set_={"value": insert.excluded.value}
-            )
-        )
+        upsert(session, RunTagRow, rows, ("run_id", "key"))
 
     def log(
         self,
@@ -224,7 +211,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
             if params:
                 rows = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
-                session.execute(_insert(session, ParamRow).values(rows).on_conflict_do_nothing())
+                session.execute(dialect_insert(session, ParamRow).values(rows).on_conflict_do_nothing())
                 stored_params = session.execute(
                     select(ParamRow.key, ParamRow.value).where(
                         ParamRow.run_id == run_id, ParamRow.key.in_(list(params))
@@ -244,7 +231,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
             if metrics:
                 stored = [{**_stored(point), "run_id": run_id} for point in metrics]
                 session.flush()
-                session.execute(_insert(session, MetricRow).values(stored).on_conflict_do_nothing())
+                session.execute(dialect_insert(session, MetricRow).values(stored).on_conflict_do_nothing())
                 self._update_latest(session, stored)
 
     @staticmethod
@@ -260,7 +247,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
             ):
                 best[point["key"]] = point
         for point in best.values():
-            insert = _insert(session, LatestMetricRow).values(
+            insert = dialect_insert(session, LatestMetricRow).values(
                 {k: point[k] for k in ("run_id", "key", "value", "is_nan", "timestamp", "step")}
             )
             new, old = insert.excluded, LatestMetricRow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Engine, Select, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +31,22 @@ from stratus.store.sql.tables import (
 
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """INSERT with ON CONFLICT, which SQLite and PostgreSQL both have: writes racing on one key (a retry
+    and its original, say) resolve in the database instead of failing on the primary key."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert ``rows``, or overwrite the other columns of rows whose ``keys`` already exist."""
+    if not rows:
+        return
+    insert = dialect_insert(session, table).values(rows)
+    changed = {name: insert.excluded[name] for name in rows[0] if name not in keys}
+    session.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=changed))
 
 
 def _now() -> datetime:
@@ -503,20 +521,10 @@ def _under(prefix: str) -> Any:
 
 class SqlArtifactIndexStore(SqlDomain, base.ArtifactIndexStore):
     def record(self, workspace_id: str, path: str, *, size: int, sha256: str) -> base.ArtifactRecord:
-        try:
-            return self._upsert(workspace_id, path, size, sha256)
-        except IntegrityError:  # a concurrent writer inserted the same path first: now it is an update
-            return self._upsert(workspace_id, path, size, sha256)
-
-    def _upsert(self, workspace_id: str, path: str, size: int, sha256: str) -> base.ArtifactRecord:
+        record = base.ArtifactRecord(workspace_id, path, size, sha256, _now())
         with self._tx() as session:
-            row = session.get(ArtifactObjectRow, (workspace_id, path))
-            if row is None:
-                row = ArtifactObjectRow(workspace_id=workspace_id, path=path)
-                session.add(row)
-            row.size, row.sha256, row.updated_at = size, sha256, _now()
-            session.flush()
-            return _artifact(row)
+            upsert(session, ArtifactObjectRow, [dataclasses.asdict(record)], ("workspace_id", "path"))
+        return record
 
     def get(self, workspace_id: str, path: str) -> base.ArtifactRecord | None:
         with self._tx() as session:

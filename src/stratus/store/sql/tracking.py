@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from stratus.errors import BadRequestError, ConflictError, NotFoundError
 from stratus.store import base
-from stratus.store.sql.store import SqlDomain
+from stratus.store.sql.store import SqlDomain, upsert
 from stratus.store.sql.tables import ExperimentRow, ExperimentTagRow
 from stratus.tracking import now_ms
 from stratus.tracking.search import Clause
@@ -247,11 +247,8 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
     def set_tag(self, workspace_id: str, experiment_id: int, key: str, value: str) -> None:
         with self._tx() as session:
             row = self._row(session, workspace_id, experiment_id)
-            tag = session.get(ExperimentTagRow, (row.id, key))
-            if tag is None:
-                session.add(ExperimentTagRow(experiment_row_id=row.id, key=key, value=value))
-            else:
-                tag.value = value
+            tag = {"experiment_row_id": row.id, "key": key, "value": value}
+            upsert(session, ExperimentTagRow, [tag], ("experiment_row_id", "key"))
 
     def delete_tag(self, workspace_id: str, experiment_id: int, key: str) -> bool:
         with self._tx() as session:
