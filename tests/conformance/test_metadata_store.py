@@ -307,3 +307,55 @@ def test_concurrent_writers_of_the_same_keys(store: SqlMetadataStore) -> None:
         and record.params == {"p": "same"}
         and record.tags["t"].startswith("v")
     )
+
+
+def test_run_inputs_dedupe_and_dataset_search(store: SqlMetadataStore) -> None:
+    """A dataset is stored once per experiment; logging an input twice (or racing) changes nothing."""
+    from stratus.store.base import DatasetInput, DatasetRecord
+    from stratus.tracking.search import parse_filter
+
+    ws, first = _run(store, "first")
+    _, second = _run(store, "second")
+    train = DatasetInput(
+        DatasetRecord("iris", "abc123", "code", '{"x": 1}'), {"mlflow.data.context": "train"}
+    )
+    test = DatasetInput(
+        DatasetRecord("iris", "def456", "code", "{}", schema="{}"), {"mlflow.data.context": "eval"}
+    )
+    barrier = threading.Barrier(4)
+
+    def log() -> None:
+        barrier.wait()
+        store.runs.log_inputs(ws.id, first, datasets=[train, test])
+
+    threads = [threading.Thread(target=log) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.runs.log_inputs(ws.id, second, datasets=[train])
+    record = store.runs.get(ws.id, first)
+    assert record is not None and [i.dataset.digest for i in record.dataset_inputs] == ["abc123", "def456"]
+    assert record.dataset_inputs[1].dataset.schema == "{}" and record.dataset_inputs[0].tags == train.tags
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM datasets")).scalar_one() == 2
+
+    def found(filter_string: str) -> set[str]:
+        runs = store.runs.search(
+            ws.id,
+            [1],
+            stages=["active"],
+            clauses=parse_filter(filter_string),
+            order_by=[],
+            limit=10,
+            offset=0,
+        )
+        return {r.name for r in runs}
+
+    assert found("datasets.name = 'iris'") == {"first", "second"}
+    assert found("datasets.digest = 'def456'") == {"first"}
+    assert found("datasets.context IN ('eval', 'other')") == {"first"}
+    assert found("datasets.context LIKE 'tr%' AND datasets.digest != 'zzz'") == {"first", "second"}
+    assert found("datasets.name = 'wine'") == set()
+    with pytest.raises(NotFoundError):
+        store.runs.log_inputs(ws.id, first, model_ids=["m-unknown"])

@@ -129,6 +129,27 @@ class RunRecord:
     metrics: dict[str, MetricPoint] = field(default_factory=dict)  # the latest point of each key
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    model_inputs: list[str] = field(default_factory=list)  # logged-model ids the run consumed
+    model_outputs: list[tuple[str, int]] = field(default_factory=list)  # (logged-model id, step)
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """An MLflow dataset as the client describes it; ``digest`` identifies its content."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    dataset: DatasetRecord
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -449,12 +470,36 @@ class RunStore(abc.ABC):
         (a key logged again must keep its value, else ``BadRequestError``) and upsert tags, atomically."""
 
     @abc.abstractmethod
+    def log_inputs(
+        self,
+        workspace_id: str,
+        run_id: str,
+        *,
+        datasets: Sequence[DatasetInput] = (),
+        model_ids: Sequence[str] = (),
+    ) -> None:
+        """Record datasets (one row per experiment, name and digest) and logged models the run consumed;
+        logging the same input again changes nothing. An unknown model id is ``NotFoundError``."""
+
+    @abc.abstractmethod
     def delete_tag(self, workspace_id: str, run_id: str, key: str) -> bool: ...
 
     @abc.abstractmethod
     def metric_history(
         self, workspace_id: str, run_id: str, key: str, *, limit: int, offset: int
     ) -> list[MetricPoint]: ...
+
+    @abc.abstractmethod
+    def metric_steps(
+        self, workspace_id: str, run_id: str, key: str, *, start_step: int | None, end_step: int | None
+    ) -> list[int]:
+        """The distinct steps at which ``key`` was logged, ascending, within the inclusive bounds given."""
+
+    @abc.abstractmethod
+    def metric_points_at(
+        self, workspace_id: str, run_id: str, key: str, steps: Sequence[int]
+    ) -> list[MetricPoint]:
+        """Every point of ``key`` at these steps, ordered by step then timestamp."""
 
     @abc.abstractmethod
     def search(

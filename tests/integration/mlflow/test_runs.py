@@ -172,3 +172,105 @@ def test_search_runs_grammar_order_and_pages(client: MlflowClient) -> None:
     for bad in ("metrics.rmse < 'x'", "nonsense", "attributes.bogus = 'x'", "metrics.rmse ~ 1"):
         with pytest.raises(MlflowException):
             client.search_runs([exp], bad)
+
+
+def test_dataset_inputs_logged_and_searched(
+    server: LiveServer, client: MlflowClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mlflow.log_input as a training script calls it; the run shows the inputs; datasets.* search them."""
+    import pandas as pd
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{server.url}/workspaces/runs-ws")
+    mlflow.set_experiment("datasets")
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+    train = mlflow.data.from_pandas(frame, name="toy", targets="y")
+    holdout = mlflow.data.from_pandas(frame.head(2), name="toy-holdout", targets="y")
+    with mlflow.start_run(run_name="with-data") as run:
+        mlflow.log_input(train, context="training")
+        mlflow.log_input(holdout, context="validation")
+        mlflow.log_input(train, context="training")  # the same input again is stored once
+    with mlflow.start_run(run_name="without-data"):
+        pass
+    fetched = client.get_run(run.info.run_id)
+    inputs = sorted(fetched.inputs.dataset_inputs, key=lambda i: i.dataset.name)
+    assert [i.dataset.name for i in inputs] == ["toy", "toy-holdout"]
+    assert {t.key: t.value for t in inputs[0].tags}["mlflow.data.context"] == "training"
+    sent = train._to_mlflow_entity()
+    assert inputs[0].dataset.to_dictionary() == sent.to_dictionary(), "every field round-trips"
+    experiment = fetched.info.experiment_id
+
+    def names(filter_string: str) -> set[str]:
+        return {r.info.run_name for r in client.search_runs([experiment], filter_string)}
+
+    assert names("datasets.name = 'toy'") == {"with-data"}
+    assert names(f"datasets.digest IN ('{holdout.digest}')") == {"with-data"}
+    assert names("datasets.context = 'validation'") == {"with-data"}
+    assert names("datasets.name ILIKE 'TOY%' and attributes.run_name = 'with-data'") == {"with-data"}
+    assert names("datasets.context = 'testing'") == set()
+    with pytest.raises(RestException) as error:
+        client.search_runs([experiment], "datasets.size = '3'")
+    assert error.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_metric_history_bulk_routes_of_the_ui(server: LiveServer, client: MlflowClient) -> None:
+    """The charts' routes (the client never calls them): sampled steps per run, first and last kept."""
+    exp = client.create_experiment("bulk")
+    runs = [client.create_run(exp).info.run_id for _ in range(2)]
+    for index, run_id in enumerate(runs):
+        client.log_batch(run_id, metrics=[Metric("m", float(s * (index + 1)), 1000 + s, s) for s in range(50)])
+    client.log_batch(runs[0], metrics=[Metric("m", -1.0, 5000, 49)])  # a second point at the last step
+    headers = {"Authorization": f"Bearer {server.admin_token}"}
+    base = f"{server.url}/workspaces/runs-ws/ajax-api/2.0/mlflow/metrics"
+    response = httpx.get(
+        f"{base}/get-history-bulk-interval",
+        params={"run_ids": runs, "metric_key": "m", "max_results": 5, "start_step": 10, "end_step": 49},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    points = response.json()["metrics"]
+    first = [(p["step"], p["value"]) for p in points if p["run_id"] == runs[0]]
+    assert [step for step, _ in first] == [10, 20, 30, 39, 49, 49]
+    assert first[-2:] == [(49, 49.0), (49, -1.0)], "every value at a chosen step, by timestamp"
+    second = [p["step"] for p in points if p["run_id"] == runs[1]]
+    assert second == [10, 20, 30, 39, 49]
+    whole = httpx.get(
+        f"{base}/get-history-bulk", params={"run_id": runs, "metric_key": "m"}, headers=headers
+    ).json()["metrics"]
+    assert len(whole) == 101 and {p["run_id"] for p in whole} == set(runs)
+    for bad in (
+        {"run_ids": runs, "metric_key": "m", "start_step": 3},
+        {"run_ids": runs, "metric_key": "m", "start_step": 9, "end_step": 2},
+        {"run_ids": runs, "metric_key": "m", "max_results": 2501},
+        {"metric_key": "m"},
+        {"run_ids": ["0" * 32], "metric_key": "m"},
+    ):
+        answer = httpx.get(f"{base}/get-history-bulk-interval", params=bad, headers=headers)
+        assert answer.status_code in (400, 404) and answer.json()["error_code"], bad
+    assert httpx.get(f"{base}/get-history-bulk-interval", params={"run_ids": runs}).status_code == 401
+
+
+def test_system_metrics_of_a_run(server: LiveServer, client: MlflowClient) -> None:
+    """mlflow's system-metrics monitor (psutil) logs system/* metrics with steps while the run is open."""
+    script = (
+        "import time, mlflow\n"
+        "mlflow.set_experiment('system-metrics')\n"
+        "with mlflow.start_run(log_system_metrics=True) as run:\n"
+        "    time.sleep(4)\n"
+        "print(run.info.run_id)\n"
+    )
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"{server.url}/workspaces/runs-ws",
+        "MLFLOW_TRACKING_TOKEN": server.admin_token,
+        "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL": "0.5",
+        "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = client.get_run(result.stdout.strip().splitlines()[-1])
+    system = {key for key in run.data.metrics if key.startswith("system/")}
+    assert {"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"} <= system
+    history = client.get_metric_history(run.info.run_id, "system/cpu_utilization_percentage")
+    assert len(history) >= 2 and [p.step for p in history] == sorted(p.step for p in history)

@@ -18,7 +18,14 @@ from stratus.server.services.experiments import (
     invalid,
     parse_experiment_id,
 )
-from stratus.store.base import MetadataStore, MetricPoint, RunRecord, WorkspaceRecord
+from stratus.store.base import (
+    DatasetInput,
+    DatasetRecord,
+    MetadataStore,
+    MetricPoint,
+    RunRecord,
+    WorkspaceRecord,
+)
 from stratus.tracking import now_ms
 from stratus.tracking.search import parse_filter, parse_order_by
 
@@ -34,6 +41,20 @@ MAX_BATCH_PARAMS = 100
 MAX_BATCH_TAGS = 100
 MAX_BATCH_ENTITIES = 1000
 MAX_HISTORY_RESULTS = 25_000
+MAX_BATCH_DATASETS = 1000
+MAX_BULK_INTERVAL_RESULTS = 2500
+MAX_BULK_RUNS = 100
+# Dataset field limits of MLflow's store (name, digest, source_type, source, schema, profile).
+DATASET_FIELD_LIMITS = {
+    "name": 500,
+    "digest": 36,
+    "source_type": 36,
+    "source": 65_535,
+    "schema": 1_048_575,
+    "profile": 16_777_215,
+}
+MAX_INPUT_TAG_KEY_LENGTH = 255
+MAX_INPUT_TAG_VALUE_LENGTH = 500
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _KEY = re.compile(r"^[/\w.\- :]*$")
 _VIEW = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": ("active", "deleted")}
@@ -140,6 +161,62 @@ def metric_point(raw: Any) -> MetricPoint:
         timestamp=_int(raw.get("timestamp"), "timestamp"),
         step=_int(raw.get("step"), "step", default=0),
     )
+
+
+def dataset_input(raw: Any) -> DatasetInput:
+    """One ``DatasetInput`` of a log-inputs request, checked against MLflow's required fields and limits."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("dataset"), dict):
+        raise invalid("each entry of 'datasets' is an object with a 'dataset' object and 'tags'", "datasets")
+    dataset = raw["dataset"]
+    fields: dict[str, str | None] = {}
+    for name, limit in DATASET_FIELD_LIMITS.items():
+        value = dataset.get(name)
+        required = name not in ("schema", "profile")
+        if value is None or value == "":
+            if required:
+                raise invalid(f"missing value for required parameter 'dataset.{name}'", f"dataset.{name}")
+            fields[name] = None
+            continue
+        if not isinstance(value, str):
+            raise invalid(f"dataset.{name} must be a string", f"dataset.{name}")
+        if len(value) > limit:
+            raise invalid(f"dataset.{name} is longer than {limit} characters", f"dataset.{name}")
+        fields[name] = value
+    tags: dict[str, str] = {}
+    for tag in raw.get("tags") or []:
+        if not isinstance(tag, dict) or not isinstance(tag.get("key"), str) or not tag["key"]:
+            raise invalid("each input tag is an object with a string key and value", "datasets.tags")
+        value = tag.get("value")
+        if not isinstance(value, str):
+            raise invalid(f"input tag {tag['key']!r} needs a string value", "datasets.tags")
+        if len(tag["key"]) > MAX_INPUT_TAG_KEY_LENGTH or len(value) > MAX_INPUT_TAG_VALUE_LENGTH:
+            raise invalid(
+                f"input tag keys hold at most {MAX_INPUT_TAG_KEY_LENGTH} characters and values "
+                f"{MAX_INPUT_TAG_VALUE_LENGTH}",
+                "datasets.tags",
+            )
+        tags[tag["key"]] = value
+    return DatasetInput(
+        dataset=DatasetRecord(
+            name=str(fields["name"]),
+            digest=str(fields["digest"]),
+            source_type=str(fields["source_type"]),
+            source=str(fields["source"]),
+            schema=fields["schema"],
+            profile=fields["profile"],
+        ),
+        tags=tags,
+    )
+
+
+def sample_evenly(steps: Sequence[int], limit: int) -> list[int]:
+    """At most ``limit`` of ``steps`` (sorted), evenly spaced, always keeping the first and the last."""
+    if len(steps) <= limit:
+        return list(steps)
+    if limit == 1:
+        return [steps[0]]
+    last = len(steps) - 1
+    return [steps[i] for i in sorted({round(n * last / (limit - 1)) for n in range(limit)})]
 
 
 def json_number(value: float) -> float | str:
@@ -257,6 +334,20 @@ class RunService:
             pairs[key] = value
         return pairs
 
+    def log_inputs(
+        self, workspace: WorkspaceRecord, run_id: Any, *, datasets: Sequence[Any], models: Sequence[Any]
+    ) -> None:
+        if len(datasets) > MAX_BATCH_DATASETS:
+            raise invalid(f"log-inputs takes at most {MAX_BATCH_DATASETS} datasets per call", "datasets")
+        inputs = [dataset_input(item) for item in datasets]
+        model_ids: list[str] = []
+        for model in models:
+            if not isinstance(model, dict) or not isinstance(model.get("model_id"), str):
+                raise invalid("each entry of 'models' is an object with a string model_id", "models")
+            model_ids.append(model["model_id"])
+        record = self.get(workspace, run_id)
+        self.store.runs.log_inputs(workspace.id, record.run_id, datasets=inputs, model_ids=model_ids)
+
     def delete_tag(self, workspace: WorkspaceRecord, run_id: Any, key: Any) -> None:
         record = self.get(workspace, run_id)
         if not self.store.runs.delete_tag(workspace.id, record.run_id, check_key(key, "tag")):
@@ -276,6 +367,65 @@ class RunService:
             workspace.id, record.run_id, check_key(key, "metric"), limit=limit + 1, offset=offset
         )
         return points[:limit], encode_offset(offset + limit) if len(points) > limit else None
+
+    def metric_history_bulk_interval(
+        self,
+        workspace: WorkspaceRecord,
+        run_ids: Sequence[Any],
+        key: Any,
+        *,
+        start_step: Any,
+        end_step: Any,
+        max_results: Any,
+    ) -> list[tuple[str, MetricPoint]]:
+        """What the UI charts: per run, at most ``max_results`` steps spread evenly over the steps logged in
+        the range (the first and last always kept), with every point at those steps."""
+        runs = self._bulk_runs(workspace, run_ids)
+        metric_key = check_key(key, "metric")
+        if (start_step is None) != (end_step is None):
+            raise invalid("give both start_step and end_step, or neither", "start_step")
+        start = None if start_step is None else _int(start_step, "start_step")
+        end = None if end_step is None else _int(end_step, "end_step")
+        if start is not None and end is not None and start > end:
+            raise invalid("start_step must not be greater than end_step", "start_step")
+        limit = _int(max_results, "max_results", default=MAX_BULK_INTERVAL_RESULTS)
+        if not 1 <= limit <= MAX_BULK_INTERVAL_RESULTS:
+            raise invalid(f"max_results must be between 1 and {MAX_BULK_INTERVAL_RESULTS}", "max_results")
+        points: list[tuple[str, MetricPoint]] = []
+        for run_id in runs:
+            steps = self.store.runs.metric_steps(
+                workspace.id, run_id, metric_key, start_step=start, end_step=end
+            )
+            chosen = sample_evenly(steps, limit)
+            points += [
+                (run_id, p)
+                for p in self.store.runs.metric_points_at(workspace.id, run_id, metric_key, chosen)
+            ]
+        return points
+
+    def metric_history_bulk(
+        self, workspace: WorkspaceRecord, run_ids: Sequence[Any], key: Any, *, max_results: Any
+    ) -> list[tuple[str, MetricPoint]]:
+        """The UI's older bulk form: the first ``max_results`` points of ``key`` for each run."""
+        runs = self._bulk_runs(workspace, run_ids)
+        metric_key = check_key(key, "metric")
+        limit = _int(max_results, "max_results", default=MAX_HISTORY_RESULTS)
+        if not 1 <= limit <= MAX_HISTORY_RESULTS:
+            raise invalid(f"max_results must be between 1 and {MAX_HISTORY_RESULTS}", "max_results")
+        return [
+            (run_id, point)
+            for run_id in runs
+            for point in self.store.runs.metric_history(
+                workspace.id, run_id, metric_key, limit=limit, offset=0
+            )
+        ]
+
+    def _bulk_runs(self, workspace: WorkspaceRecord, run_ids: Sequence[Any]) -> list[str]:
+        if not run_ids:
+            raise invalid("missing value for required parameter 'run_ids'", "run_ids")
+        if len(run_ids) > MAX_BULK_RUNS:
+            raise invalid(f"at most {MAX_BULK_RUNS} run_ids per request", "run_ids")
+        return [self.get(workspace, run_id).run_id for run_id in dict.fromkeys(run_ids)]
 
     def search(
         self,

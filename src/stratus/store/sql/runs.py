@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
@@ -14,16 +15,23 @@ from stratus.store import base
 from stratus.store.base import MetricPoint
 from stratus.store.sql.store import SqlDomain, dialect_insert, upsert
 from stratus.store.sql.tables import (
+    DatasetRow,
     ExperimentRow,
     LatestMetricRow,
+    LoggedModelRow,
     MetricRow,
     ParamRow,
+    RunDatasetInputRow,
+    RunModelInputRow,
+    RunOutputRow,
     RunRow,
     RunTagRow,
 )
 from stratus.store.sql.tracking import compare_number, compare_text
 from stratus.tracking.search import Clause
 
+T = TypeVar("T")
+DATASET_CONTEXT_TAG = "mlflow.data.context"
 RUN_ATTRIBUTES_TEXT = {
     "run_id": RunRow.run_id,
     "run_name": RunRow.name,
@@ -124,8 +132,8 @@ class SqlRunStore(SqlDomain, base.RunStore):
             raise NotFoundError(f"run {run_id!r} not found", field="run_id", code="RESOURCE_DOES_NOT_EXIST")
         return row
 
-    @staticmethod
-    def _record(session: Session, row: RunRow, experiment_id: int | None = None) -> base.RunRecord:
+    @classmethod
+    def _record(cls, session: Session, row: RunRow, experiment_id: int | None = None) -> base.RunRecord:
         if experiment_id is None:
             experiment_id = int(
                 session.scalar(
@@ -133,32 +141,78 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 )
                 or 0
             )
-        latest = session.execute(
-            select(
-                LatestMetricRow.key,
-                LatestMetricRow.value,
-                LatestMetricRow.is_nan,
-                LatestMetricRow.timestamp,
-                LatestMetricRow.step,
-            ).where(LatestMetricRow.run_id == row.run_id)
-        )
-        params = session.execute(select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == row.run_id))
-        tags = session.execute(select(RunTagRow.key, RunTagRow.value).where(RunTagRow.run_id == row.run_id))
-        return base.RunRecord(
-            run_id=row.run_id,
-            workspace_id=row.workspace_id,
-            experiment_id=experiment_id,
-            name=row.name,
-            user_id=row.user_id,
-            status=row.status,
-            start_time=int(row.start_time),
-            end_time=None if row.end_time is None else int(row.end_time),
-            lifecycle_stage=row.lifecycle_stage,
-            artifact_uri=row.artifact_uri,
-            metrics={key: _point(key, value, nan, ts, step) for key, value, nan, ts, step in latest},
-            params={str(k): str(v) for k, v in params},
-            tags={str(k): str(v) for k, v in tags},
-        )
+        return cls._records(session, [(row, experiment_id)])[0]
+
+    @staticmethod
+    def _records(session: Session, rows: Sequence[tuple[RunRow, int]]) -> list[base.RunRecord]:
+        """Runs with their data, loaded with one query per kind of data for the whole page, not per run."""
+        ids = [row.run_id for row, _ in rows]
+        latest: dict[str, dict[str, MetricPoint]] = {run_id: {} for run_id in ids}
+        params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+        tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+        datasets: dict[str, list[base.DatasetInput]] = {run_id: [] for run_id in ids}
+        model_inputs: dict[str, list[str]] = {run_id: [] for run_id in ids}
+        outputs: dict[str, list[tuple[str, int]]] = {run_id: [] for run_id in ids}
+        for chunk in _chunks(ids):
+            for run_id, key, value, nan, ts, step in session.execute(
+                select(
+                    LatestMetricRow.run_id,
+                    LatestMetricRow.key,
+                    LatestMetricRow.value,
+                    LatestMetricRow.is_nan,
+                    LatestMetricRow.timestamp,
+                    LatestMetricRow.step,
+                ).where(LatestMetricRow.run_id.in_(chunk))
+            ):
+                latest[run_id][key] = _point(key, value, nan, ts, step)
+            for run_id, key, param in session.execute(
+                select(ParamRow.run_id, ParamRow.key, ParamRow.value).where(ParamRow.run_id.in_(chunk))
+            ):
+                params[run_id][key] = param
+            for run_id, key, tag in session.execute(
+                select(RunTagRow.run_id, RunTagRow.key, RunTagRow.value).where(RunTagRow.run_id.in_(chunk))
+            ):
+                tags[run_id][key] = tag
+            for run_id, input_tags, dataset in session.execute(
+                select(RunDatasetInputRow.run_id, RunDatasetInputRow.tags, DatasetRow)
+                .join(DatasetRow, DatasetRow.id == RunDatasetInputRow.dataset_id)
+                .where(RunDatasetInputRow.run_id.in_(chunk))
+                .order_by(DatasetRow.name, DatasetRow.digest)
+            ):
+                datasets[run_id].append(base.DatasetInput(dataset=_dataset(dataset), tags=dict(input_tags)))
+            for run_id, model_id in session.execute(
+                select(RunModelInputRow.run_id, RunModelInputRow.model_id)
+                .where(RunModelInputRow.run_id.in_(chunk))
+                .order_by(RunModelInputRow.model_id)
+            ):
+                model_inputs[run_id].append(model_id)
+            for run_id, model_id, step in session.execute(
+                select(RunOutputRow.run_id, RunOutputRow.model_id, RunOutputRow.step)
+                .where(RunOutputRow.run_id.in_(chunk))
+                .order_by(RunOutputRow.step, RunOutputRow.model_id)
+            ):
+                outputs[run_id].append((model_id, int(step)))
+        return [
+            base.RunRecord(
+                run_id=row.run_id,
+                workspace_id=row.workspace_id,
+                experiment_id=experiment_id,
+                name=row.name,
+                user_id=row.user_id,
+                status=row.status,
+                start_time=int(row.start_time),
+                end_time=None if row.end_time is None else int(row.end_time),
+                lifecycle_stage=row.lifecycle_stage,
+                artifact_uri=row.artifact_uri,
+                metrics=latest[row.run_id],
+                params=params[row.run_id],
+                tags=tags[row.run_id],
+                dataset_inputs=datasets[row.run_id],
+                model_inputs=model_inputs[row.run_id],
+                model_outputs=outputs[row.run_id],
+            )
+            for row, experiment_id in rows
+        ]
 
     def get(self, workspace_id: str, run_id: str) -> base.RunRecord | None:
         with self._tx() as session:
@@ -271,6 +325,70 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 )
             )
 
+    def log_inputs(
+        self,
+        workspace_id: str,
+        run_id: str,
+        *,
+        datasets: Sequence[base.DatasetInput] = (),
+        model_ids: Sequence[str] = (),
+    ) -> None:
+        with self._tx() as session:
+            row = self._row(session, workspace_id, run_id)
+            if row.lifecycle_stage != "active":
+                raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
+            for item in datasets:
+                dataset = item.dataset
+                values = {
+                    "id": uuid.uuid4().hex,
+                    "experiment_row_id": row.experiment_row_id,
+                    "name": dataset.name,
+                    "digest": dataset.digest,
+                    "source_type": dataset.source_type,
+                    "source": dataset.source,
+                    "schema": dataset.schema,
+                    "profile": dataset.profile,
+                }
+                session.execute(dialect_insert(session, DatasetRow).values(values).on_conflict_do_nothing())
+                dataset_id = session.scalar(
+                    select(DatasetRow.id).where(
+                        DatasetRow.experiment_row_id == row.experiment_row_id,
+                        DatasetRow.name == dataset.name,
+                        DatasetRow.digest == dataset.digest,
+                    )
+                )
+                session.execute(
+                    dialect_insert(session, RunDatasetInputRow)
+                    .values(
+                        run_id=run_id,
+                        dataset_id=dataset_id,
+                        tags=dict(item.tags),
+                        context=item.tags.get(DATASET_CONTEXT_TAG),
+                    )
+                    .on_conflict_do_nothing()
+                )
+            if model_ids:
+                known = set(
+                    session.scalars(
+                        select(LoggedModelRow.model_id).where(
+                            LoggedModelRow.workspace_id == workspace_id,
+                            LoggedModelRow.model_id.in_(list(model_ids)),
+                        )
+                    )
+                )
+                missing = sorted(set(model_ids) - known)
+                if missing:
+                    raise NotFoundError(
+                        f"no logged model {missing[0]!r} in this workspace",
+                        field="models",
+                        code="RESOURCE_DOES_NOT_EXIST",
+                    )
+                session.execute(
+                    dialect_insert(session, RunModelInputRow)
+                    .values([{"run_id": run_id, "model_id": m} for m in sorted(known)])
+                    .on_conflict_do_nothing()
+                )
+
     def delete_tag(self, workspace_id: str, run_id: str, key: str) -> bool:
         with self._tx() as session:
             self._row(session, workspace_id, run_id)
@@ -292,6 +410,35 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 .limit(limit)
             )
             return [_point(*r) for r in rows]
+
+    def metric_steps(
+        self, workspace_id: str, run_id: str, key: str, *, start_step: int | None, end_step: int | None
+    ) -> list[int]:
+        query = select(MetricRow.step).where(MetricRow.run_id == run_id, MetricRow.key == key).distinct()
+        if start_step is not None:
+            query = query.where(MetricRow.step >= start_step)
+        if end_step is not None:
+            query = query.where(MetricRow.step <= end_step)
+        with self._tx() as session:
+            self._row(session, workspace_id, run_id)
+            return [int(step) for step in session.scalars(query.order_by(MetricRow.step))]
+
+    def metric_points_at(
+        self, workspace_id: str, run_id: str, key: str, steps: Sequence[int]
+    ) -> list[MetricPoint]:
+        points: list[MetricPoint] = []
+        with self._tx() as session:
+            self._row(session, workspace_id, run_id)
+            for chunk in _chunks(list(steps)):
+                rows = session.execute(
+                    select(
+                        MetricRow.key, MetricRow.value, MetricRow.is_nan, MetricRow.timestamp, MetricRow.step
+                    )
+                    .where(MetricRow.run_id == run_id, MetricRow.key == key, MetricRow.step.in_(chunk))
+                    .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.value)
+                )
+                points += [_point(*r) for r in rows]
+        return points
 
     def search(
         self,
@@ -324,7 +471,24 @@ class SqlRunStore(SqlDomain, base.RunStore):
             ]  # missing values last
         query = query.order_by(*ordering, RunRow.start_time.desc(), RunRow.run_id).offset(offset).limit(limit)
         with self._tx() as session:
-            return [self._record(session, row, int(exp_id)) for row, exp_id in session.execute(query)]
+            rows = [(row, int(exp_id)) for row, exp_id in session.execute(query)]
+            return self._records(session, rows)
+
+
+def _chunks(ids: list[T], size: int = 500) -> list[list[T]]:
+    """Bounded ``IN`` lists (SQLite caps bound parameters)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _dataset(row: DatasetRow) -> base.DatasetRecord:
+    return base.DatasetRecord(
+        name=row.name,
+        digest=row.digest,
+        source_type=row.source_type,
+        source=row.source,
+        schema=row.schema,
+        profile=row.profile,
+    )
 
 
 def _order_column(kind: str, key: str) -> Any:
@@ -371,5 +535,21 @@ def _run_condition(clause: Clause) -> ColumnElement[bool]:
         )
         return exists().where(condition)
     if clause.kind == "dataset":
-        raise _bad("searching runs by datasets is not supported yet")
+        # True when any dataset the run used matches, as MLflow reads ``datasets.<key>``.
+        if clause.key in ("name", "digest"):
+            column = DatasetRow.name if clause.key == "name" else DatasetRow.digest
+            return exists().where(
+                RunDatasetInputRow.run_id == RunRow.run_id,
+                DatasetRow.id == RunDatasetInputRow.dataset_id,
+                compare_text(column, clause.comparator, clause.value),
+            )
+        if clause.key == "context":
+            return exists().where(
+                RunDatasetInputRow.run_id == RunRow.run_id,
+                compare_text(RunDatasetInputRow.context, clause.comparator, clause.value),
+            )
+        raise _bad(
+            f"runs have no dataset attribute {clause.key!r} to search by: use datasets.name, "
+            "datasets.digest or datasets.context"
+        )
     return true()

@@ -261,6 +261,39 @@ class RunOutputRow(Base):
     step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class DatasetRow(Base):
+    """An MLflow dataset: per experiment, one row per (name, digest), shared by every run that used it."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("experiment_row_id", "name", "digest"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    experiment_row_id: Mapped[str] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(36))
+    source_type: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(Text)
+    schema: Mapped[str | None] = mapped_column(Text)
+    profile: Mapped[str | None] = mapped_column(Text)
+
+
+class RunDatasetInputRow(Base):
+    """A run's use of a dataset; ``tags`` (e.g. ``mlflow.data.context``) are those of its first logging."""
+
+    __tablename__ = "run_dataset_inputs"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    context: Mapped[str | None] = mapped_column(String(500))  # tag mlflow.data.context, for datasets.context
+
+
+class RunModelInputRow(Base):
+    __tablename__ = "run_model_inputs"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class RegisteredModelRow(Base):
     __tablename__ = "registered_models"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)

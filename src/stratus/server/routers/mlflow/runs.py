@@ -22,7 +22,7 @@ from stratus.server.routers.mlflow import (
     workspace_of,
 )
 from stratus.server.services.runs import json_number
-from stratus.store.base import MetricPoint, RunRecord
+from stratus.store.base import DatasetInput, MetricPoint, RunRecord
 
 router = mlflow_router()
 
@@ -61,8 +61,29 @@ def run_json(record: RunRecord) -> dict[str, Any]:
             "params": [{"key": k, "value": v} for k, v in sorted(record.params.items())],
             "tags": [{"key": k, "value": v} for k, v in sorted(record.tags.items())],
         },
-        "inputs": {},
+        "inputs": {
+            "dataset_inputs": [dataset_input_json(i) for i in record.dataset_inputs],
+            "model_inputs": [{"model_id": model_id} for model_id in record.model_inputs],
+        },
+        "outputs": {
+            "model_outputs": [{"model_id": model_id, "step": step} for model_id, step in record.model_outputs]
+        },
     }
+
+
+def dataset_input_json(item: DatasetInput) -> dict[str, Any]:
+    dataset = item.dataset
+    body = {
+        "name": dataset.name,
+        "digest": dataset.digest,
+        "source_type": dataset.source_type,
+        "source": dataset.source,
+    }
+    if dataset.schema is not None:
+        body["schema"] = dataset.schema
+    if dataset.profile is not None:
+        body["profile"] = dataset.profile
+    return {"tags": [{"key": k, "value": v} for k, v in sorted(item.tags.items())], "dataset": body}
 
 
 def _list(params: dict[str, Any], key: str) -> list[Any]:
@@ -178,6 +199,18 @@ async def log_batch(request: Request) -> JSONResponse:
     return ok()
 
 
+async def log_inputs(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    await call(
+        server_state(request).runs.log_inputs,
+        workspace_of(request),
+        text(params, "run_id"),
+        datasets=_list(params, "datasets"),
+        models=_list(params, "models"),
+    )
+    return ok()
+
+
 async def metric_history(request: Request) -> JSONResponse:
     params = await read_params(request)
     points, next_token = await call(
@@ -192,6 +225,32 @@ async def metric_history(request: Request) -> JSONResponse:
     if next_token:
         body["next_page_token"] = next_token
     return ok(body)
+
+
+async def metric_history_bulk_interval(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    points = await call(
+        server_state(request).runs.metric_history_bulk_interval,
+        workspace_of(request),
+        _list(params, "run_ids"),
+        params.get("metric_key"),
+        start_step=params.get("start_step"),
+        end_step=params.get("end_step"),
+        max_results=params.get("max_results"),
+    )
+    return ok({"metrics": [{**metric_json(p), "run_id": run_id} for run_id, p in points]})
+
+
+async def metric_history_bulk(request: Request) -> JSONResponse:
+    params = await read_params(request)
+    points = await call(
+        server_state(request).runs.metric_history_bulk,
+        workspace_of(request),
+        _list(params, "run_id"),
+        params.get("metric_key"),
+        max_results=params.get("max_results"),
+    )
+    return ok({"metrics": [{**metric_json(p), "run_id": run_id} for run_id, p in points]})
 
 
 async def search_runs(request: Request) -> JSONResponse:
@@ -224,8 +283,11 @@ for method, path, endpoint, permission in (
     ("POST", "/runs/set-tag", set_tag, P.LOG_RUNS),
     ("POST", "/runs/delete-tag", delete_tag, P.LOG_RUNS),
     ("POST", "/runs/log-batch", log_batch, P.LOG_RUNS),
+    ("POST", "/runs/log-inputs", log_inputs, P.LOG_RUNS),
     ("POST", "/runs/search", search_runs, P.READ),
     ("GET", "/runs/search", search_runs, P.READ),
     ("GET", "/metrics/get-history", metric_history, P.READ),
+    ("GET", "/metrics/get-history-bulk-interval", metric_history_bulk_interval, P.READ),
+    ("GET", "/metrics/get-history-bulk", metric_history_bulk, P.READ),
 ):
     add_mlflow_route(router, method, path, endpoint, permission)
