@@ -30,11 +30,15 @@ def test_public_sdk_surface_is_pinned() -> None:
 
     assert sorted(stratus.__all__) == [
         "AccessToken",
+        "Experiment",
+        "Job",
         "MLClient",
+        "Model",
         "RoleAssignment",
         "User",
         "Workspace",
         "__version__",
+        "load_model",
     ]
 
 

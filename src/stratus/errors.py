@@ -27,7 +27,9 @@ class InvalidInputError(StratusError):
     code = "INVALID_INPUT"
 
 
-class BadRequestError(StratusError):
+class BadRequestError(InvalidInputError):
+    """Bad input the MLflow API reports as 400 (``INVALID_PARAMETER_VALUE``); still an input error."""
+
     status_code = 400
     code = "BAD_REQUEST"
 

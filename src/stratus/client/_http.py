@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +45,26 @@ class Transport:
             raise StratusError(f"request to {self.url}{path} failed: {exc}", code="TRANSPORT_ERROR") from exc
         return self._decode(response)
 
+    def request_raw(self, method: str, path: str, *, content: Any) -> Any:
+        """A request with a raw (possibly streamed) body; the answer is decoded like ``request``'s."""
+        try:
+            response = self._client.request(method, path, content=content)
+        except httpx.HTTPError as exc:
+            raise StratusError(f"request to {self.url}{path} failed: {exc}", code="TRANSPORT_ERROR") from exc
+        return self._decode(response)
+
+    @contextlib.contextmanager
+    def stream(self, method: str, path: str) -> Iterator[httpx.Response]:
+        """A streamed response, raised as a Stratus error when it is not a success."""
+        try:
+            with self._client.stream(method, path) as response:
+                if not response.is_success:
+                    response.read()
+                    self._decode(response)
+                yield response
+        except httpx.HTTPError as exc:
+            raise StratusError(f"request to {self.url}{path} failed: {exc}", code="TRANSPORT_ERROR") from exc
+
     @staticmethod
     def _decode(response: httpx.Response) -> Any:
         if (response.status_code == 204 or not response.content) and response.is_success:
@@ -59,6 +80,8 @@ class Transport:
             message = str(error.get("message") or response.reason_phrase)
             field = error.get("field")
             code = error.get("code")
+        elif isinstance(body, dict) and "error_code" in body:  # MLflow's shape, from the MLflow routes
+            message, field, code = str(body.get("message")), None, str(body["error_code"])
         else:
             message, field, code = f"HTTP {response.status_code}: {response.text[:200]}", None, None
         cls = ERRORS_BY_STATUS.get(response.status_code, StratusError)

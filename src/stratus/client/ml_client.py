@@ -5,9 +5,13 @@ from pathlib import Path
 from typing import Any
 
 from stratus.client import profile
+from stratus.client._artifacts import ArtifactTransfer
 from stratus.client._http import Transport
 from stratus.client.operations import (
     AuditOperations,
+    ExperimentOperations,
+    JobOperations,
+    ModelOperations,
     RoleAssignmentOperations,
     TokenOperations,
     UserOperations,
@@ -42,6 +46,7 @@ class MLClient:
         *,
         endpoint: str | None = None,
         timeout: float = 60.0,
+        show_progress: bool = True,
         **_azure_only: Any,
     ) -> None:
         connection = profile.resolve(endpoint, _token_of(credential), workspace_name)
@@ -55,6 +60,10 @@ class MLClient:
         self.tokens = TokenOperations(self._transport, self.workspace_name)
         self.role_assignments = RoleAssignmentOperations(self._transport, self.workspace_name)
         self.audit = AuditOperations(self._transport, self.workspace_name)
+        files = ArtifactTransfer(self._transport, self.workspace_name, show_progress=show_progress)
+        self.experiments = ExperimentOperations(self._transport, self.workspace_name)
+        self.jobs = JobOperations(self._transport, self.workspace_name, files)
+        self.models = ModelOperations(self._transport, self.workspace_name, files)
 
     @classmethod
     def from_config(

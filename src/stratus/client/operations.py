@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
+from stratus.client._artifacts import ArtifactTransfer, artifact_path
 from stratus.client._http import Transport
-from stratus.entities import AccessToken, AuditEvent, RoleAssignment, User, Workspace
+from stratus.entities import AccessToken, AuditEvent, Experiment, Job, Model, RoleAssignment, User, Workspace
 from stratus.entities._base import Entity
+from stratus.errors import InvalidInputError
+from stratus.specs.model import REMOTE_PREFIXES
 
 E = TypeVar("E", bound=Entity)
 T = TypeVar("T")
@@ -145,3 +151,109 @@ class RoleAssignmentOperations(_Operations):
 class AuditOperations(_Operations):
     def list(self, *, action: str | None = None) -> Iterator[AuditEvent]:
         return self._entities(AuditEvent, "/api/v1/audit", {"action": action})
+
+
+class ExperimentOperations(_Operations):
+    def _path(self, suffix: str = "") -> str:
+        return f"/api/v1/workspaces/{_q(self._workspace)}/experiments{suffix}"
+
+    def list(self, *, include_archived: bool = False) -> Iterator[Experiment]:
+        return self._entities(Experiment, self._path(), {"include_archived": include_archived or None})
+
+    def get(self, name: str) -> Experiment:
+        return self._entity(Experiment, "GET", self._path(f"/{_q(name)}"))
+
+
+class JobOperations(_Operations):
+    """Jobs of the workspace; today every job is an MLflow run (``name`` = run id)."""
+
+    def __init__(self, transport: Transport, client_workspace: str, files: ArtifactTransfer) -> None:
+        super().__init__(transport, client_workspace)
+        self._files = files
+
+    def _path(self, suffix: str = "") -> str:
+        return f"/api/v1/workspaces/{_q(self._workspace)}/jobs{suffix}"
+
+    def list(
+        self,
+        *,
+        experiment_name: str | None = None,
+        status: str | None = None,
+        include_archived: bool = False,
+        **_azure_only: Any,
+    ) -> Iterator[Job]:
+        params = {
+            "experiment_name": experiment_name,
+            "status": status,
+            "include_archived": include_archived or None,
+        }
+        return self._entities(Job, self._path(), params)
+
+    def get(self, name: str) -> Job:
+        return self._entity(Job, "GET", self._path(f"/{_q(name)}"))
+
+    def download(self, name: str, *, download_path: str | os.PathLike[str] = ".", **_azure_only: Any) -> Path:
+        """The job's artifacts into ``<download_path>/artifacts/``, as ``az ml job download`` does."""
+        job = self.get(name)
+        target = Path(download_path) / "artifacts"
+        self._files.download(artifact_path(job.artifact_uri or ""), target)
+        return target
+
+
+class ModelOperations(_Operations):
+    """Model assets over the MLflow registry: a version here is an MLflow model version."""
+
+    def __init__(self, transport: Transport, client_workspace: str, files: ArtifactTransfer) -> None:
+        super().__init__(transport, client_workspace)
+        self._files = files
+
+    def _path(self, name: str | None = None, suffix: str = "") -> str:
+        base = f"/api/v1/workspaces/{_q(self._workspace)}/models"
+        return base if name is None else f"{base}/{_q(name)}/versions{suffix}"
+
+    def create_or_update(self, model: Model, **_azure_only: Any) -> Model:
+        """Registers a new version; a local ``path`` (file or folder) is uploaded first."""
+        path = model.path or ""
+        if not path:
+            raise InvalidInputError("a model needs a path: a local file or folder, or a URI", field="path")
+        if not path.startswith(REMOTE_PREFIXES):
+            local = Path(path.removeprefix("file:")).expanduser()
+            if not local.exists():
+                raise InvalidInputError(f"model path {local} does not exist", field="path")
+            if model.type == "mlflow_model" and not (local / "MLmodel").is_file():
+                raise InvalidInputError(
+                    f"type mlflow_model needs an MLflow model folder, but {local} has no MLmodel file; "
+                    "use type custom_model for other files",
+                    field="path",
+                )
+            prefix = f"registry/{uuid.uuid4().hex}"
+            self._files.upload(local, prefix)
+            path = f"mlflow-artifacts:/{prefix}"
+        body = model.model_dump(
+            include={"version", "type", "description", "tags", "properties", "stage"}, exclude_none=True
+        )
+        return self._entity(Model, "POST", self._path(model.name), json={**body, "path": path})
+
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Model:
+        """``version`` or ``label`` (``latest``, or an MLflow alias such as ``champion``)."""
+        if (version is None) == (label is None):
+            raise InvalidInputError("give either version or label (e.g. label='latest')", field="version")
+        return self._entity(Model, "GET", self._path(name, f"/{_q(str(version or label))}"))
+
+    def list(self, name: str | None = None, *, include_archived: bool = False) -> Iterator[Model]:
+        """Every version of ``name``, newest first; without a name, the newest version of each model."""
+        params = {"name": name, "include_archived": include_archived or None}
+        return self._entities(Model, self._path(), params)
+
+    def download(self, name: str, version: str | int, *, download_path: str | os.PathLike[str] = ".") -> Path:
+        """The version's files into ``<download_path>/<name>/``."""
+        model = self.get(name, version)
+        target = Path(download_path) / name
+        self._files.download(artifact_path(model.path or ""), target)
+        return target
+
+    def archive(self, name: str, version: str | int) -> Model:
+        return self._entity(Model, "POST", self._path(name, f"/{_q(str(version))}/archive"))
+
+    def restore(self, name: str, version: str | int) -> Model:
+        return self._entity(Model, "POST", self._path(name, f"/{_q(str(version))}/restore"))

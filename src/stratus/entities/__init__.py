@@ -3,6 +3,7 @@
 from stratus.entities._base import CreationContext, Entity
 from stratus.entities.auth import AccessToken, AuditEvent, Principal, RoleAssignment, User
 from stratus.entities.roles import Permission, Role
+from stratus.entities.tracking import Experiment, Job, Model
 from stratus.entities.workspace import Workspace
 
 __all__ = [
@@ -10,6 +11,9 @@ __all__ = [
     "AuditEvent",
     "CreationContext",
     "Entity",
+    "Experiment",
+    "Job",
+    "Model",
     "Permission",
     "Principal",
     "Role",

@@ -18,7 +18,9 @@ from stratus.secrets import master_key
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.experiments import ExperimentService
+from stratus.server.services.jobs import JobService
 from stratus.server.services.logged_models import LoggedModelService
+from stratus.server.services.models import ModelAssetService
 from stratus.server.services.registry import RegistryQueries, RegistryService
 from stratus.server.services.runs import RunService
 from stratus.server.services.users import UserService
@@ -65,6 +67,8 @@ class ServerState:
         self.logged_models = LoggedModelService(self.store, self.experiments, self.runs)
         self.registry = RegistryService(self.store, self.runs, self.logged_models)
         self.registry_queries = RegistryQueries(self.store, self.registry)
+        self.jobs = JobService(self.experiments, self.runs)
+        self.models = ModelAssetService(self.registry, self.registry_queries)
 
     def close(self) -> None:
         self.store.close()

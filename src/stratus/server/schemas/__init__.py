@@ -91,3 +91,20 @@ __all__ = [
     "WorkspaceDeletion",
     "WorkspaceUpdate",
 ]
+
+
+class ModelCreate(Request):
+    """An Azure ML ``model`` YAML as JSON (``name`` comes from the URL)."""
+
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Where the files are: mlflow-artifacts:/<path> (the SDK uploads local files there), "
+        "runs:/<run-id>/<path>, models:/<logged-model-id> or azureml://jobs/<job>/outputs/artifacts/paths/<path>",
+    )
+    version: str | None = Field(default=None, max_length=10, description="Only the next integer; default: it")
+    type: str = Field(default="custom_model", description="mlflow_model or custom_model")
+    description: str | None = Field(default=None, max_length=5000)
+    tags: dict[str, str] = Field(default_factory=dict)
+    properties: dict[str, str] = Field(default_factory=dict)
+    stage: str | None = Field(default=None, max_length=64)
