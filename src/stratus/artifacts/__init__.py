@@ -5,10 +5,11 @@ Open a store with :func:`open_artifact_store` (``STRATUS_ARTIFACT_URI``), then u
 per workspace.
 """
 
-from stratus.artifacts.base import ArtifactStore, ListEntry, ObjectInfo, WriteData
+from stratus.artifacts.base import STAGING_DIR, ArtifactStore, ListEntry, ObjectInfo, WriteData
 from stratus.artifacts.errors import (
     ArtifactTooLargeError,
     MissingExtraError,
+    StagedPieceMismatchError,
     UnknownSchemeError,
     UnsafePathError,
 )
@@ -23,6 +24,7 @@ from stratus.artifacts.registry import (
 )
 
 __all__ = [
+    "STAGING_DIR",
     "ArtifactStore",
     "ArtifactTooLargeError",
     "BackendFactory",
@@ -31,6 +33,7 @@ __all__ = [
     "LocalArtifactStore",
     "MissingExtraError",
     "ObjectInfo",
+    "StagedPieceMismatchError",
     "UnknownSchemeError",
     "UnsafePathError",
     "WriteData",

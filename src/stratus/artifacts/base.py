@@ -3,22 +3,34 @@
 Public methods canonicalise the path once (the same string is then used by the backend), do the
 bookkeeping every backend needs (streaming, size, sha256, limits, sorting, hiding non-canonical
 names) and call a private ``_hook`` that each backend implements.
+
+Each store (and each sub-store view) also has a staging area for uploads that arrive in pieces
+(multipart uploads): objects under ``~stratus-staging/<upload>/``. No canonical path can name it (the
+canonicaliser refuses segments starting with ``~``), so it never lists, reads or deletes as part of
+the artifact tree; :meth:`ArtifactStore.compose` turns staged pieces into one object atomically.
 """
 
 from __future__ import annotations
 
 import abc
+import builtins
 import hashlib
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from stratus.artifacts.errors import ArtifactTooLargeError, UnsafePathError
-from stratus.artifacts.paths import canonicalize, is_canonical
+from stratus.artifacts.errors import ArtifactTooLargeError, StagedPieceMismatchError, UnsafePathError
+from stratus.artifacts.paths import canonicalize, is_canonical, join
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "ArtifactStore", "ListEntry", "ObjectInfo", "WriteData"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "STAGING_DIR", "ArtifactStore", "ListEntry", "ObjectInfo", "WriteData"]
 
 DEFAULT_CHUNK_SIZE = 1 << 20
+# Starts with "~", so canonicalize() refuses it: no artifact path can reach into the staging area.
+STAGING_DIR = "~stratus-staging"
+# Upload ids and staged names are plain tokens chosen by the server: no dots-only, no "~", no "/".
+_STAGING_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_STAGED_SEGMENT = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 
 WriteData = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
 
@@ -64,7 +76,9 @@ class ArtifactStore(abc.ABC):
         held whole. Readers see the old object or the complete new one, never a part; on any error
         (including :class:`ArtifactTooLargeError` past ``max_bytes``) nothing new is visible.
         """
-        key = self._object_key(path)
+        return self._metered_write(self._object_key(path), data, max_bytes)
+
+    def _metered_write(self, key: str, data: WriteData, max_bytes: int | None) -> ObjectInfo:
         if max_bytes is not None:
             if max_bytes < 0:
                 raise ValueError("max_bytes must be >= 0")
@@ -152,7 +166,87 @@ class ArtifactStore(abc.ABC):
         key = canonicalize(path)
         return self._uri if key == "" else self._full_uri(key)
 
+    # -- staging (uploads that arrive in pieces) ----------------------------------------------------
+
+    def write_staged(
+        self, upload: str, name: str, data: WriteData, *, max_bytes: int | None = None
+    ) -> ObjectInfo:
+        """Store ``data`` as the staged object ``name`` of ``upload``, atomically, like :meth:`write`
+        (a second write of the same name replaces it). ``ObjectInfo.path`` is the staging key."""
+        return self._metered_write(self._staging_key(upload, name), data, max_bytes)
+
+    def read_staged(self, upload: str, name: str) -> bytes:
+        """A small staged object (e.g. an upload's manifest); FileNotFoundError when it is missing."""
+        with self._open_read(self._staging_key(upload, name)) as handle:
+            return handle.read()
+
+    def list_staged(self, upload: str) -> builtins.list[ListEntry]:
+        """Every staged object of ``upload`` (paths relative to the upload, sorted); [] if none."""
+        base = self._staging_key(upload)
+        entries = []
+        for entry in self._list(base, recursive=True):
+            name = entry.path[len(base) + 1 :] if entry.path.startswith(base + "/") else ""
+            if _is_staged_name(name):  # leaves out temporary files of writes in progress
+                entries.append(ListEntry(path=name, is_dir=entry.is_dir, size=entry.size))
+        entries.sort(key=lambda e: e.path)
+        return entries
+
+    def staged_uploads(self) -> builtins.list[str]:
+        """Ids of the uploads that have anything staged in this store (not in its sub-stores)."""
+        names = {e.path.rsplit("/", 1)[-1] for e in self._list(STAGING_DIR, recursive=False)}
+        return sorted(n for n in names if _STAGING_TOKEN.fullmatch(n))
+
+    def delete_staged(self, upload: str, name: str = "") -> None:
+        """Remove the staged object or folder ``name`` of ``upload`` ("" for all of it); no error when
+        nothing is there."""
+        self._delete_tree(self._staging_key(upload, name or None))
+
+    def compose(
+        self,
+        path: str,
+        upload: str,
+        names: Sequence[str],
+        *,
+        expected_sha256: Sequence[str] | None = None,
+        max_bytes: int | None = None,
+    ) -> ObjectInfo:
+        """Write the staged objects ``names`` of ``upload``, in that order, as the object ``path``.
+
+        Atomic like :meth:`write`: readers see the old object or the whole new one. With
+        ``expected_sha256`` each piece is hashed on the way and a piece that differs raises
+        :class:`StagedPieceMismatchError` with nothing new visible; a missing piece raises
+        FileNotFoundError the same way. The staged objects stay; remove them with :meth:`delete_staged`.
+        """
+        key = self._object_key(path)
+        sources = [self._staging_key(upload, name) for name in names]
+        if expected_sha256 is not None and len(expected_sha256) != len(sources):
+            raise ValueError("expected_sha256 must name one digest per staged object")
+
+        def pieces() -> Iterator[bytes]:
+            for index, source in enumerate(sources):
+                digest = hashlib.sha256()
+                with self._open_read(source) as handle:
+                    while chunk := handle.read(DEFAULT_CHUNK_SIZE):
+                        digest.update(chunk)
+                        yield chunk
+                if expected_sha256 is not None and digest.hexdigest() != expected_sha256[index]:
+                    raise StagedPieceMismatchError(names[index], expected_sha256[index], digest.hexdigest())
+
+        return self._metered_write(key, pieces(), max_bytes)
+
+    @staticmethod
+    def _staging_key(upload: str, name: str | None = None) -> str:
+        """Key of ``upload``'s staging folder, or of the staged object ``name`` in it."""
+        if not isinstance(upload, str) or not _STAGING_TOKEN.fullmatch(upload):
+            raise UnsafePathError(upload, "is not an upload id (1-128 letters, digits, '-' or '_')")
+        if name is None:
+            return join(STAGING_DIR, upload)
+        if not _is_staged_name(name):
+            raise UnsafePathError(name, "is not a staged name (tokens of letters, digits, '-', '_' and '.')")
+        return join(STAGING_DIR, upload, name)
+
     # -- hooks ------------------------------------------------------------------------------------
+    # Keys are canonical paths, or staging keys below STAGING_DIR (which no canonical path can name).
 
     @abc.abstractmethod
     def _write(self, key: str, chunks: Iterator[bytes]) -> None:
@@ -189,6 +283,12 @@ class ArtifactStore(abc.ABC):
         if key == "":
             raise UnsafePathError(path, "is empty; it names the store root, not an object")
         return key
+
+
+def _is_staged_name(name: object) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 255:
+        return False
+    return all(_STAGED_SEGMENT.fullmatch(segment) for segment in name.split("/"))
 
 
 class _Meter:

@@ -57,3 +57,13 @@ class UnknownSchemeError(ValueError):
             f"no artifact store backend for scheme {scheme!r} in {_shown(uri)}; "
             f"known schemes: {', '.join(known)} (or a plain local path)"
         )
+
+
+class StagedPieceMismatchError(ValueError):
+    """A staged piece's content is not what the caller expected (its sha256 differs); nothing was written."""
+
+    def __init__(self, name: str, expected: str, actual: str) -> None:
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"staged piece {name!r} has sha256 {actual}, not the expected {_shown(expected)}")

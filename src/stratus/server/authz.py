@@ -3,6 +3,10 @@
 Every API route is a ``SecuredRoute``. It declares the permission it needs in ``openapi_extra``
 (``requires(Permission.X)``); the route handler is wrapped so that authentication and the permission
 check run before anything else, request parsing included. A route that declares nothing is denied.
+
+One route is authorised by a signed URL instead of a token (``requires_signed_url``): the part PUTs of
+MLflow multipart uploads, which the stock client sends without credentials. Its signature, minted by
+the token-checked ``mpu/create``, is checked here too, and a token does not replace it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ from stratus.entities.roles import Permission
 from stratus.errors import AuthenticationError, PermissionDeniedError
 from stratus.server.services.auth import csrf_token_for
 from stratus.server.services.context import Caller
+from stratus.server.services.multipart import PartGrant, verify_part_url
 from stratus.server.state import ServerState
 
 PERMISSION_KEY = "x-stratus-permission"
 DEFAULT_WORKSPACE_KEY = "x-stratus-default-workspace"
+SIGNED_URL_KEY = "x-stratus-signed-url"
+MPU_PART_SCOPE = "mlflow-artifacts.mpu-part"
 SESSION_COOKIE = "stratus_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,6 +47,19 @@ def requires(permission: Permission, *, default_workspace: str | None = None) ->
     if permission is not Permission.ANONYMOUS:
         extra["security"] = [{"bearerAuth": []}]
     return extra
+
+
+def requires_signed_url(permission: Permission, scope: str) -> dict[str, Any]:
+    """``openapi_extra`` for a route authorised by a signed URL of ``scope`` alone, never a token.
+
+    ``permission`` is what the signature stands for: the route that mints the URLs required it.
+    """
+    return {PERMISSION_KEY: permission.value, SIGNED_URL_KEY: scope, "security": []}
+
+
+def declared_signed_url(route: APIRoute) -> str | None:
+    value = (route.openapi_extra or {}).get(SIGNED_URL_KEY)
+    return str(value) if value else None
 
 
 def declared_permission(route: APIRoute) -> Permission | None:
@@ -107,19 +127,45 @@ async def authorize_request(request: Request, permission: Permission, default_wo
     request.state.workspace = workspace
 
 
+async def authorize_signed_url(request: Request, scope: str) -> None:
+    """Check the signature a signed URL carries; the grant it proves goes to ``request.state``."""
+    if scope != MPU_PART_SCOPE:
+        raise PermissionDeniedError(f"this route names an unknown signed-URL scope {scope!r} and is closed")
+    state = server_state(request)
+    name = request.path_params.get("workspace_name")
+    workspace = await run_in_threadpool(state.store.workspaces.get, name) if name else None
+    grant = verify_part_url(
+        state.master_key, workspace, request.path_params.get("artifact_path", ""), request.query_params
+    )
+    request.state.workspace = workspace
+    request.state.part_grant = grant
+
+
 class SecuredRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         permission = declared_permission(self)
+        signed_scope = declared_signed_url(self)
         default_workspace = (self.openapi_extra or {}).get(DEFAULT_WORKSPACE_KEY)
 
         async def secured_handler(request: Request) -> Response:
             if permission is None:  # deny by default: an undeclared route is a bug, never an open door
                 raise PermissionDeniedError("this route declares no permission and is closed")
-            await authorize_request(request, permission, default_workspace)
+            if signed_scope is not None:
+                await authorize_signed_url(request, signed_scope)
+            else:
+                await authorize_request(request, permission, default_workspace)
             return await handle(request)
 
         return secured_handler
+
+
+def part_grant(request: Request) -> PartGrant:
+    """The grant of a part URL, as the choke point verified it."""
+    grant: PartGrant | None = getattr(request.state, "part_grant", None)
+    if grant is None:
+        raise PermissionDeniedError("this route is authorised by a signed part URL only")
+    return grant
 
 
 def current_caller(request: Request) -> Caller:

@@ -19,13 +19,16 @@ import io
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TypeVar
 
 from stratus.artifacts import (
+    STAGING_DIR,
     ArtifactStore,
     ArtifactTooLargeError,
     ListEntry,
     ObjectInfo,
+    StagedPieceMismatchError,
     UnsafePathError,
 )
 
@@ -419,6 +422,74 @@ def check_concurrent_writes(store: ArtifactStore) -> None:
     _equal(len(store.list("race", recursive=True)), 5, "objects after concurrent writes")
 
 
+def check_staging(store: ArtifactStore) -> None:
+    """Staged pieces stay out of the artifact tree; compose() is atomic and checks each piece."""
+    store.write("visible.txt", b"v")
+    a, b = _payload(300_000, seed=b"a"), _payload(5000, seed=b"b")
+    names = ["parts/00001", "parts/00002", "parts/00003"]
+    for name, data in zip(names, (a, b"first try", b""), strict=True):
+        info = store.write_staged("up1", name, data)
+        _equal((info.size, info.sha256), (len(data), _sha(data)), f"write_staged({name!r})")
+    _equal(store.write_staged("up1", "parts/00002", iter([b[:7], b[7:]])).sha256, _sha(b), "restaging")
+    store.write_staged("up1", "manifest.json", b"{}")
+    store.write_staged("up2", "x", b"2")
+    store.sub("inner").write_staged("up3", "x", b"3")
+
+    _equal(_all_paths(store), ["visible.txt"], "staged objects must not list")
+    _equal(store.list("inner"), [], "a sub-store's staged objects must not list")
+    for spelling in (STAGING_DIR, f"{STAGING_DIR}/up1/manifest.json", "%7Estratus-staging/up2/x"):
+        _raises(UnsafePathError, partial(store.read_bytes, spelling), f"read_bytes({spelling!r})")
+        _raises(UnsafePathError, partial(store.delete_tree, spelling), f"delete_tree({spelling!r})")
+    _equal(store.staged_uploads(), ["up1", "up2"], "staged_uploads (not those of sub-stores)")
+    _equal(
+        store.list_staged("up1"),
+        [_file("manifest.json", b"{}"), _file(names[0], a), _file(names[1], b), _file(names[2], b"")],
+        "list_staged",
+    )
+    _equal(store.list_staged("never"), [], "list_staged of an unknown upload")
+    _equal(store.read_staged("up1", "manifest.json"), b"{}", "read_staged")
+    _raises(FileNotFoundError, lambda: store.read_staged("up1", "nothing"), "read_staged of a missing name")
+
+    digests = [_sha(a), _sha(b), _sha(b"")]
+    info = store.compose("out/whole.bin", "up1", names, expected_sha256=digests)
+    _equal(info, ObjectInfo("out/whole.bin", len(a) + len(b), _sha(a + b)), "compose result")
+    _equal(store.read_bytes("out/whole.bin"), a + b, "composed object")
+    wrong = [_sha(a), _sha(a), _sha(b"")]
+    for target in ("out/bad.bin", "out/whole.bin"):
+        _raises(
+            StagedPieceMismatchError,
+            partial(store.compose, target, "up1", names, expected_sha256=wrong),
+            f"compose({target!r}) with a wrong digest",
+        )
+        _raises(
+            FileNotFoundError,
+            partial(store.compose, target, "up1", [names[0], "parts/00009"]),
+            f"compose({target!r}) with a missing piece",
+        )
+        _raises(
+            ArtifactTooLargeError,
+            partial(store.compose, target, "up1", names, max_bytes=len(a)),
+            f"compose({target!r}) past max_bytes",
+        )
+    _expect(not store.exists("out/bad.bin"), "a failed compose left a visible object")
+    _equal(store.read_bytes("out/whole.bin"), a + b, "object after failed composes over it")
+
+    store.delete_staged("up1", "parts")
+    _equal(store.list_staged("up1"), [_file("manifest.json", b"{}")], "list_staged after deleting parts")
+    store.delete_staged("up1")
+    store.delete_staged("up1")  # nothing there: no error
+    _equal(store.staged_uploads(), ["up2"], "staged_uploads after delete_staged")
+    for upload, name in (("", "x"), ("..", "x"), ("a/b", "x"), ("~u", "x"), ("u" * 129, "x"), ("u", "../x")):
+        _raises(UnsafePathError, partial(store.write_staged, upload, name, b""), f"staged {upload!r}")
+    for name in ("", "a//b", "~tmp", ".hidden", "a/", "a/../b", "a\\b", "a b", "a/."):
+        _raises(UnsafePathError, partial(store.read_staged, "u", name), f"staged name {name!r}")
+    _equal(_all_paths(store), ["out/whole.bin", "visible.txt"], "objects after staging")
+    store.delete_tree("")
+    _equal(_all_paths(store), [], "objects after delete_tree('')")
+    _equal(store.staged_uploads(), [], "delete_tree('') removes staged uploads too")
+    _equal(store.sub("inner").staged_uploads(), [], "delete_tree('') removes sub-stores' staged uploads")
+
+
 ARTIFACT_STORE_CHECKS: dict[str, Check] = {
     "write_and_read_back": check_write_and_read_back,
     "write_sources": check_write_sources,
@@ -436,6 +507,7 @@ ARTIFACT_STORE_CHECKS: dict[str, Check] = {
     "equivalent_spellings": check_equivalent_spellings,
     "unusual_names": check_unusual_names,
     "concurrent_writes": check_concurrent_writes,
+    "staging": check_staging,
 }
 """Every check by name; each expects an empty store."""
 

@@ -217,7 +217,8 @@ def test_metric_history_bulk_routes_of_the_ui(server: LiveServer, client: Mlflow
     exp = client.create_experiment("bulk")
     runs = [client.create_run(exp).info.run_id for _ in range(2)]
     for index, run_id in enumerate(runs):
-        client.log_batch(run_id, metrics=[Metric("m", float(s * (index + 1)), 1000 + s, s) for s in range(50)])
+        points = [Metric("m", float(s * (index + 1)), 1000 + s, s) for s in range(50)]
+        client.log_batch(run_id, metrics=points)
     client.log_batch(runs[0], metrics=[Metric("m", -1.0, 5000, 49)])  # a second point at the last step
     headers = {"Authorization": f"Bearer {server.admin_token}"}
     base = f"{server.url}/workspaces/runs-ws/ajax-api/2.0/mlflow/metrics"

@@ -10,11 +10,16 @@ from starlette.routing import Mount
 
 from stratus.entities.roles import Permission
 from stratus.server.app import ANONYMOUS_MOUNTS, api_routes, create_app
-from stratus.server.authz import SecuredRoute, declared_permission
+from stratus.server.authz import SecuredRoute, declared_permission, declared_signed_url
 from stratus.server.state import ServerState
 
 # DESIGN.md §5: the only anonymous paths.
 ANONYMOUS_PATHS = {"/", "/health", "/ready", "/docs"}
+# The one exception to "every MLflow route needs a token": the part PUTs of multipart uploads, which the
+# stock client sends without one. They are authorised by the signed URL that mpu/create minted, alone.
+SIGNED_URL_ROUTES = {
+    ("PUT", "/workspaces/{workspace_name}/api/2.0/mlflow-artifacts/mpu/part/{artifact_path:path}")
+}
 
 
 def test_every_route_is_secured_and_declares_a_permission(server_state: ServerState) -> None:
@@ -27,6 +32,24 @@ def test_every_route_is_secured_and_declares_a_permission(server_state: ServerSt
         assert declared_permission(route) is not None, f"{route.path} declares no permission"
     anonymous = {r.path for r in api_routes(app) if declared_permission(r) is Permission.ANONYMOUS}
     assert anonymous == ANONYMOUS_PATHS
+    signed = {(m, r.path) for r in api_routes(app) if declared_signed_url(r) for m in r.methods or ()}
+    assert signed == SIGNED_URL_ROUTES
+
+
+def test_signed_url_routes_take_no_token_instead_of_the_signature(api: TestClient, admin_token: str) -> None:
+    for method, path in SIGNED_URL_ROUTES:
+        for headers in ({}, {"Authorization": f"Bearer {admin_token}"}):
+            response = api.request(method, _fill(path), content=b"x", headers=headers)
+            assert response.status_code == 401, (path, headers, response.text)
+            assert "signed URL" in response.json()["message"]
+        forged = api.request(
+            method,
+            _fill(path),
+            params={"upload_id": "u", "part_number": "1", "expires": "9999999999", "signature": "x"},
+            content=b"x",
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+        assert forged.status_code == 403, forged.text
 
 
 def _fill(path: str) -> str:

@@ -6,6 +6,7 @@ record first. A crash in between leaves at most an unrecorded object, which ``ve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stratus.artifacts import ArtifactStore, ObjectInfo, WriteData, canonicalize
@@ -38,6 +39,22 @@ class ArtifactService:
         self, workspace: WorkspaceRecord, path: str, data: WriteData, *, max_bytes: int | None = None
     ) -> ArtifactRecord:
         info = self.objects(workspace).write(path, data, max_bytes=max_bytes)
+        return self.store.artifact_index.record(workspace.id, info.path, size=info.size, sha256=info.sha256)
+
+    def compose(
+        self,
+        workspace: WorkspaceRecord,
+        path: str,
+        upload: str,
+        names: Sequence[str],
+        *,
+        expected_sha256: Sequence[str] | None = None,
+        max_bytes: int | None = None,
+    ) -> ArtifactRecord:
+        """Join staged pieces into the object ``path`` (atomically), then record it like ``write``."""
+        info = self.objects(workspace).compose(
+            path, upload, names, expected_sha256=expected_sha256, max_bytes=max_bytes
+        )
         return self.store.artifact_index.record(workspace.id, info.path, size=info.size, sha256=info.sha256)
 
     def record(self, workspace: WorkspaceRecord, path: str) -> ArtifactRecord:

@@ -1,14 +1,19 @@
-"""Proxied artifacts: ``/api/2.0/mlflow-artifacts/artifacts[/<path>]`` over the workspace's artifact store.
+"""Proxied artifacts: ``/api/2.0/mlflow-artifacts/artifacts[/<path>]`` over the workspace's artifact store,
+and multipart uploads: ``/api/2.0/mlflow-artifacts/mpu/{create,complete,abort}/<folder>`` plus the part
+PUTs to the signed URLs that create returns, ``/workspaces/<ws>/api/2.0/mlflow-artifacts/mpu/part/<path>``.
 
-Every path goes through the one canonicaliser (``ArtifactService``), uploads stream to the store without
-being held in memory (under ``STRATUS_MAX_UPLOAD_BYTES``), and each object's size and sha256 are recorded.
+Every path goes through the one canonicaliser (``ArtifactService``), uploads and parts stream to the store
+without being held in memory (under ``STRATUS_MAX_UPLOAD_BYTES``), and each object's size and sha256 are
+recorded.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import anyio.from_thread
 from fastapi import APIRouter, Request
@@ -18,16 +23,32 @@ from starlette.concurrency import run_in_threadpool
 from stratus.artifacts import ArtifactTooLargeError, UnsafePathError
 from stratus.entities.roles import Permission
 from stratus.errors import BadRequestError, NotFoundError, PayloadTooLargeError
-from stratus.server.authz import SecuredRoute, requires, server_state
-from stratus.server.routers.mlflow import workspace_of
+from stratus.server.authz import (
+    MPU_PART_SCOPE,
+    SecuredRoute,
+    current_caller,
+    part_grant,
+    requires,
+    requires_signed_url,
+    server_state,
+)
+from stratus.server.routers.mlflow import integer, read_params, text, workspace_of
+from stratus.server.services.multipart import MultipartUploads, PartCredential
 from stratus.server.services.workspaces import DEFAULT_WORKSPACE
+from stratus.store.base import WorkspaceRecord
 
 ARTIFACTS_ROOT = "/api/2.0/mlflow-artifacts/artifacts"
+MPU_ROOT = "/api/2.0/mlflow-artifacts/mpu"
+# complete lists every part (up to 10,000, each with its URL): more than the JSON limit allows.
+COMPLETE_BODY_LIMIT = 16 << 20
 router = APIRouter(route_class=SecuredRoute)
 
 
 def is_artifact_upload_path(path: str) -> bool:
-    return ARTIFACTS_ROOT + "/" in path
+    """Routes whose bodies are held to their own limit instead of the JSON body limit."""
+    return any(
+        marker in path for marker in (ARTIFACTS_ROOT + "/", MPU_ROOT + "/part/", MPU_ROOT + "/complete/")
+    )
 
 
 def _safe(path: str) -> str:
@@ -45,10 +66,8 @@ def _missing(path: str) -> NotFoundError:
     return NotFoundError(f"no such artifact: {path!r}", field="path", code="RESOURCE_DOES_NOT_EXIST")
 
 
-async def upload(request: Request, artifact_path: str) -> JSONResponse:
-    state = server_state(request)
-    workspace = workspace_of(request)
-    path = _safe(artifact_path)
+def _body_chunks(request: Request) -> Iterator[bytes]:
+    """The request body for a worker thread, pulled chunk by chunk from the event loop."""
     stream = request.stream().__aiter__()
 
     async def next_chunk() -> bytes | None:
@@ -57,14 +76,25 @@ async def upload(request: Request, artifact_path: str) -> JSONResponse:
         except StopAsyncIteration:
             return None
 
-    def chunks() -> Iterator[bytes]:  # runs in the worker thread, pulling from the event loop
+    def chunks() -> Iterator[bytes]:
         while (chunk := anyio.from_thread.run(next_chunk)) is not None:
             if chunk:
                 yield chunk
 
+    return chunks()
+
+
+async def upload(request: Request, artifact_path: str) -> JSONResponse:
+    state = server_state(request)
+    workspace = workspace_of(request)
+    path = _safe(artifact_path)
     try:
         await run_in_threadpool(
-            state.artifact_objects.write, workspace, path, chunks(), max_bytes=state.settings.max_upload_bytes
+            state.artifact_objects.write,
+            workspace,
+            path,
+            _body_chunks(request),
+            max_bytes=state.settings.max_upload_bytes,
         )
     except ArtifactTooLargeError:
         raise PayloadTooLargeError(
@@ -125,6 +155,137 @@ async def delete(request: Request, artifact_path: str) -> JSONResponse:
     return JSONResponse({})
 
 
+# -- multipart uploads ------------------------------------------------------------------------------
+
+
+def _uploads(request: Request) -> MultipartUploads:
+    state = server_state(request)
+    return MultipartUploads(state.artifact_objects, state.master_key)
+
+
+def _required(params: dict[str, Any], key: str) -> str:
+    value = text(params, key)
+    if not value:
+        raise BadRequestError(
+            f"Missing value for required parameter '{key}'", field=key, code="INVALID_PARAMETER_VALUE"
+        )
+    return value
+
+
+def _part_url(request: Request, workspace: WorkspaceRecord, credential: PartCredential) -> str:
+    # Built from the request's own base URL, whose Host the request guard checked against the allow-list.
+    grant = credential.grant
+    query = {
+        "upload_id": grant.upload_id,
+        "part_number": grant.part_number,
+        "expires": grant.expires,
+        "signature": credential.signature,
+    }
+    base = str(request.base_url).rstrip("/")
+    where = f"/workspaces/{quote(workspace.name, safe='')}{MPU_ROOT}/part/{quote(grant.path, safe='/')}"
+    return f"{base}{where}?{urlencode(query)}"
+
+
+async def create_multipart(request: Request, artifact_path: str) -> JSONResponse:
+    workspace = workspace_of(request)
+    params = await read_params(request)
+    file_name = _required(params, "path")
+    num_parts = integer(params, "num_parts")
+    if num_parts is None:
+        raise BadRequestError(
+            "Missing value for required parameter 'num_parts'",
+            field="num_parts",
+            code="INVALID_PARAMETER_VALUE",
+        )
+    created = await run_in_threadpool(
+        _uploads(request).create,
+        workspace,
+        artifact_path,
+        file_name,
+        num_parts,
+        created_by=current_caller(request).user_name,
+    )
+    credentials = [
+        {"url": _part_url(request, workspace, c), "part_number": c.grant.part_number, "headers": {}}
+        for c in created.credentials
+    ]
+    return JSONResponse({"upload_id": created.upload_id, "credentials": credentials})
+
+
+async def upload_part(request: Request) -> JSONResponse:
+    # The choke point verified the signature for this path; the grant, not the URL, says what to write.
+    grant = part_grant(request)
+    workspace: WorkspaceRecord = request.state.workspace
+    etag = await run_in_threadpool(
+        _uploads(request).write_part,
+        workspace,
+        grant,
+        _body_chunks(request),
+        max_bytes=server_state(request).settings.max_upload_bytes,
+    )
+    return JSONResponse({}, headers={"ETag": f'"{etag}"'})
+
+
+async def _bounded_params(request: Request, limit: int) -> dict[str, Any]:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLargeError(f"request body larger than {limit} bytes")
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequestError("malformed JSON body", code="MALFORMED_REQUEST") from None
+    if not isinstance(data, dict):
+        raise BadRequestError("the JSON body must be an object", code="MALFORMED_REQUEST")
+    return data
+
+
+def _parts(params: dict[str, Any]) -> list[tuple[int, object]]:
+    value = params.get("parts")
+    if not isinstance(value, list) or not value or not all(isinstance(p, dict) for p in value):
+        raise BadRequestError(
+            "parameter 'parts' must be a non-empty list of {part_number, etag} objects",
+            field="parts",
+            code="INVALID_PARAMETER_VALUE",
+        )
+    parts = []
+    for index, part in enumerate(value):
+        number = integer(part, "part_number")
+        if number is None:
+            raise BadRequestError(
+                f"parts[{index}].part_number is required", field="parts", code="INVALID_PARAMETER_VALUE"
+            )
+        parts.append((number, part.get("etag")))
+    return parts
+
+
+async def complete_multipart(request: Request, artifact_path: str) -> JSONResponse:
+    workspace = workspace_of(request)
+    params = await _bounded_params(request, COMPLETE_BODY_LIMIT)
+    file_name, upload_id, parts = _required(params, "path"), _required(params, "upload_id"), _parts(params)
+    await run_in_threadpool(
+        _uploads(request).complete,
+        workspace,
+        artifact_path,
+        file_name,
+        upload_id,
+        parts,
+        max_bytes=server_state(request).settings.max_upload_bytes,
+    )
+    return JSONResponse({})
+
+
+async def abort_multipart(request: Request, artifact_path: str) -> JSONResponse:
+    workspace = workspace_of(request)
+    params = await read_params(request)
+    file_name, upload_id = _required(params, "path"), _required(params, "upload_id")
+    await run_in_threadpool(_uploads(request).abort, workspace, artifact_path, file_name, upload_id)
+    return JSONResponse({})
+
+
 _P = Permission
 for method, suffix, endpoint, permission in (
     ("PUT", "/{artifact_path:path}", upload, _P.LOG_RUNS),
@@ -143,3 +304,28 @@ for method, suffix, endpoint, permission in (
             name=f"mlflow-artifacts{'' if prefixed else '-default'}:{method}:{suffix}",
             tags=["mlflow"],
         )
+for action, endpoint in (
+    ("create", create_multipart),
+    ("complete", complete_multipart),
+    ("abort", abort_multipart),
+):
+    for prefixed in (True, False):
+        url = f"{MPU_ROOT}/{action}/{{artifact_path:path}}"
+        router.add_api_route(
+            f"/workspaces/{{workspace_name}}{url}" if prefixed else url,
+            endpoint,
+            methods=["POST"],
+            include_in_schema=prefixed,
+            openapi_extra=requires(_P.LOG_RUNS, default_workspace=None if prefixed else DEFAULT_WORKSPACE),
+            name=f"mlflow-artifacts{'' if prefixed else '-default'}:POST:/mpu/{action}",
+            tags=["mlflow"],
+        )
+# Part URLs always name their workspace, so the part route has no unprefixed alias.
+router.add_api_route(
+    f"/workspaces/{{workspace_name}}{MPU_ROOT}/part/{{artifact_path:path}}",
+    upload_part,
+    methods=["PUT"],
+    openapi_extra=requires_signed_url(_P.LOG_RUNS, MPU_PART_SCOPE),
+    name="mlflow-artifacts:PUT:/mpu/part",
+    tags=["mlflow"],
+)

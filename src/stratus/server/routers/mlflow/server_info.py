@@ -20,8 +20,8 @@ async def server_info(request: Request) -> JSONResponse:
             "workspaces_enabled": False,
             "artifact_serving_enabled": True,
             "artifacts_presigned_only": False,
-            # Multipart uploads are not served yet: the client then uploads each file in one PUT.
-            "multipart_uploads_enabled": False,
+            # mpu/create|complete|abort with signed part URLs (routers/mlflow/artifacts.py).
+            "multipart_uploads_enabled": True,
             "multipart_downloads_enabled": False,
         }
     )
