@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from stratus.client import profile
 from stratus.client._artifacts import ArtifactTransfer
@@ -94,6 +95,14 @@ class MLClient:
 
     def me(self) -> Principal:
         return Principal.from_response(self._transport.request("GET", "/api/v1/me"))
+
+    def gc(self, *, older_than: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+        """Purge the workspace's soft-deleted runs and experiments (deleted ``older_than`` ago, e.g.
+        ``30d``; default all) with their artifacts. Files a registered model version uses are kept."""
+        body = {"older_than": older_than, "dry_run": dry_run}
+        path = f"/api/v1/workspaces/{quote(self.workspace_name, safe='')}/gc"
+        result: dict[str, Any] = self._transport.request("POST", path, json=body)
+        return result
 
     def server_version(self) -> str:
         return str(self._transport.request("GET", "/api/v1/version")["version"])

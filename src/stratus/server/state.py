@@ -18,6 +18,7 @@ from stratus.secrets import master_key
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.experiments import ExperimentService
+from stratus.server.services.gc import GarbageCollector
 from stratus.server.services.jobs import JobService
 from stratus.server.services.logged_models import LoggedModelService
 from stratus.server.services.models import ModelAssetService
@@ -69,6 +70,7 @@ class ServerState:
         self.registry_queries = RegistryQueries(self.store, self.registry)
         self.jobs = JobService(self.experiments, self.runs)
         self.models = ModelAssetService(self.registry, self.registry_queries)
+        self.gc = GarbageCollector(self.store, self.artifact_objects)
 
     def close(self) -> None:
         self.store.close()

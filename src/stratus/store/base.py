@@ -422,6 +422,10 @@ class ExperimentStore(abc.ABC):
     @abc.abstractmethod
     def delete_tag(self, workspace_id: str, experiment_id: int, key: str) -> bool: ...
 
+    @abc.abstractmethod
+    def purge(self, workspace_id: str, experiment_id: int) -> None:
+        """Remove a soft-deleted experiment with its runs, logged models and datasets for good."""
+
 
 class RunStore(abc.ABC):
     """MLflow runs with their metrics, params and tags. Run ids are global; every call names the
@@ -488,6 +492,15 @@ class RunStore(abc.ABC):
     def metric_history(
         self, workspace_id: str, run_id: str, key: str, *, limit: int, offset: int
     ) -> list[MetricPoint]: ...
+
+    @abc.abstractmethod
+    def deleted(self, workspace_id: str, *, deleted_before: int | None) -> list[RunRecord]:
+        """Soft-deleted runs (without their data), deleted before this epoch-ms time if one is given;
+        runs deleted before Stratus recorded deletion times count as deleted at their end or start."""
+
+    @abc.abstractmethod
+    def purge(self, workspace_id: str, run_ids: Sequence[str]) -> int:
+        """Remove soft-deleted runs and all their data for good; returns how many were removed."""
 
     @abc.abstractmethod
     def metric_steps(
@@ -576,6 +589,10 @@ class LoggedModelStore(abc.ABC):
 
 class RegistryStore(abc.ABC):
     """MLflow's model registry: registered models per workspace, integer versions, aliases."""
+
+    @abc.abstractmethod
+    def storage_locations(self, workspace_id: str) -> list[str]:
+        """Where every model version of the workspace keeps its files (what gc must not remove)."""
 
     @abc.abstractmethod
     def create_model(

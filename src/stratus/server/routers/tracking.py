@@ -18,7 +18,7 @@ from stratus.server.routers._common import (
     list_body,
     secured_router,
 )
-from stratus.server.schemas import ListResponse, ModelCreate
+from stratus.server.schemas import GarbageCollection, GarbageReport, ListResponse, ModelCreate
 
 router = secured_router(prefix="/api/v1/workspaces/{workspace_name}", tags=["tracking"])
 Name = Annotated[str, Path(min_length=1, max_length=256)]
@@ -134,3 +134,11 @@ async def archive_model(name: Name, version: Version, request: Request, state: S
 @router.post("/models/{name}/versions/{version}/restore", response_model=Model, openapi_extra=WRITE)
 async def restore_model(name: Name, version: Version, request: Request, state: StateDep) -> Model:
     return await call(state.models.set_archived, request.state.workspace, name, version, False)
+
+
+@router.post("/gc", response_model=GarbageReport, openapi_extra=requires(Permission.DELETE_ASSETS))
+async def collect_garbage(body: GarbageCollection, request: Request, state: StateDep) -> dict[str, object]:
+    """Purge soft-deleted runs and experiments and their artifacts (files a model version uses are kept)."""
+    return await call(
+        state.gc.collect, request.state.workspace, older_than=body.older_than, dry_run=body.dry_run
+    )

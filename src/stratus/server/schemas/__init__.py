@@ -108,3 +108,19 @@ class ModelCreate(Request):
     tags: dict[str, str] = Field(default_factory=dict)
     properties: dict[str, str] = Field(default_factory=dict)
     stage: str | None = Field(default=None, max_length=64)
+
+
+class GarbageCollection(Request):
+    older_than: str | None = Field(
+        default=None, max_length=32, description="Only what was deleted this long ago, e.g. 30d; default: all"
+    )
+    dry_run: bool = False
+
+
+class GarbageReport(BaseModel):
+    workspace: str
+    dry_run: bool
+    runs: list[str]
+    experiments: list[str]
+    kept: list[dict[str, str]]
+    artifact_objects: int

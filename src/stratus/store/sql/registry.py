@@ -281,6 +281,17 @@ def _version_condition(clause: Clause) -> ColumnElement[bool]:
 class SqlRegistryStore(_RegistryCore):
     """The whole registry store: creation and lookups above, search, update and delete here."""
 
+    def storage_locations(self, workspace_id: str) -> list[str]:
+        with self._tx() as session:
+            return list(
+                session.scalars(
+                    select(ModelVersionRow.storage_location)
+                    .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_row_id)
+                    .where(RegisteredModelRow.workspace_id == workspace_id)
+                    .distinct()
+                )
+            )
+
     def search_models(
         self,
         workspace_id: str,

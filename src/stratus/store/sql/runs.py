@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
@@ -28,6 +28,7 @@ from stratus.store.sql.tables import (
     RunTagRow,
 )
 from stratus.store.sql.tracking import compare_number, compare_text
+from stratus.tracking import now_ms
 from stratus.tracking.search import Clause
 
 T = TypeVar("T")
@@ -240,8 +241,9 @@ class SqlRunStore(SqlDomain, base.RunStore):
             if name is not None:
                 row.name = name
                 self._upsert_tags(session, run_id, {"mlflow.runName": name})
-            if lifecycle_stage is not None:
+            if lifecycle_stage is not None and lifecycle_stage != row.lifecycle_stage:
                 row.lifecycle_stage = lifecycle_stage
+                row.deleted_time = now_ms() if lifecycle_stage == "deleted" else None
             session.flush()
             return self._record(session, row)
 
@@ -410,6 +412,47 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 .limit(limit)
             )
             return [_point(*r) for r in rows]
+
+    def deleted(self, workspace_id: str, *, deleted_before: int | None) -> list[base.RunRecord]:
+        when = func.coalesce(RunRow.deleted_time, RunRow.end_time, RunRow.start_time)
+        query = (
+            select(RunRow, ExperimentRow.experiment_id)
+            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_row_id)
+            .where(RunRow.workspace_id == workspace_id, RunRow.lifecycle_stage == "deleted")
+            .order_by(RunRow.run_id)
+        )
+        if deleted_before is not None:
+            query = query.where(when < deleted_before)
+        with self._tx() as session:
+            return [
+                base.RunRecord(
+                    run_id=row.run_id,
+                    workspace_id=row.workspace_id,
+                    experiment_id=int(experiment_id),
+                    name=row.name,
+                    user_id=row.user_id,
+                    status=row.status,
+                    start_time=int(row.start_time),
+                    end_time=None if row.end_time is None else int(row.end_time),
+                    lifecycle_stage=row.lifecycle_stage,
+                    artifact_uri=row.artifact_uri,
+                )
+                for row, experiment_id in session.execute(query)
+            ]
+
+    def purge(self, workspace_id: str, run_ids: Sequence[str]) -> int:
+        removed = 0
+        with self._tx() as session:
+            for chunk in _chunks(list(run_ids)):
+                result = session.execute(
+                    delete(RunRow).where(
+                        RunRow.workspace_id == workspace_id,
+                        RunRow.lifecycle_stage == "deleted",
+                        RunRow.run_id.in_(chunk),
+                    )
+                )
+                removed += int(getattr(result, "rowcount", 0) or 0)
+        return removed
 
     def metric_steps(
         self, workspace_id: str, run_id: str, key: str, *, start_step: int | None, end_step: int | None

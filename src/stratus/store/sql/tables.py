@@ -176,6 +176,7 @@ class RunRow(Base):
     end_time: Mapped[int | None] = mapped_column(BigInteger)
     lifecycle_stage: Mapped[str] = mapped_column(String(20))
     artifact_uri: Mapped[str] = mapped_column(Text)
+    deleted_time: Mapped[int | None] = mapped_column(BigInteger)  # set while deleted, for gc
 
 
 class MetricRow(Base):

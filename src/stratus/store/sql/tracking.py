@@ -244,6 +244,18 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
         except IntegrityError:
             raise self._name_taken(name or "") from None
 
+    def purge(self, workspace_id: str, experiment_id: int) -> None:
+        with self._tx() as session:
+            row = self._row(session, workspace_id, experiment_id)
+            if row.lifecycle_stage != "deleted":
+                raise BadRequestError(
+                    f"experiment {experiment_id} is not deleted; delete it before purging it",
+                    field="experiment_id",
+                    code="INVALID_PARAMETER_VALUE",
+                )
+            # Runs, logged models and datasets go with it (ON DELETE CASCADE).
+            session.execute(delete(ExperimentRow).where(ExperimentRow.id == row.id))
+
     def set_tag(self, workspace_id: str, experiment_id: int, key: str, value: str) -> None:
         with self._tx() as session:
             row = self._row(session, workspace_id, experiment_id)
