@@ -66,7 +66,7 @@ class ServerState:
         self.experiments = self.workspaces.experiments
         self.runs = RunService(self.store, self.experiments)
         self.logged_models = LoggedModelService(self.store, self.experiments, self.runs)
-        self.registry = RegistryService(self.store, self.runs, self.logged_models)
+        self.registry = RegistryService(self.store, self.runs, self.logged_models, self.artifact_objects)
         self.registry_queries = RegistryQueries(self.store, self.registry)
         self.jobs = JobService(self.experiments, self.runs)
         self.models = ModelAssetService(self.registry, self.registry_queries)

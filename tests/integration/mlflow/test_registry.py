@@ -149,3 +149,24 @@ def test_registry_management_with_the_client(server: LiveServer, monkeypatch: py
     assert client.get_registered_model("attrition").aliases == {}
     client.delete_registered_model("attrition")
     assert "attrition" not in names(client.search_registered_models())
+
+
+def test_source_under_the_workspace_store_uri_is_accepted(server: LiveServer) -> None:
+    """A source spelled as the workspace's own artifact-store URI maps to mlflow-artifacts:/; a sibling
+    workspace's folder or a traversal out of it does not."""
+    headers = {"Authorization": f"Bearer {server.admin_token}"}
+    base = f"{server.url}/api/2.0/mlflow"
+    httpx.post(f"{base}/registered-models/create", json={"name": "by-uri"}, headers=headers)
+    root = (server.home / "workspaces").resolve().as_uri()
+    created = httpx.post(
+        f"{base}/model-versions/create",
+        json={"name": "by-uri", "source": f"{root}/default/registry/abc/model"},
+        headers=headers,
+    )
+    assert created.status_code == 200, created.text
+    assert created.json()["model_version"]["source"] == "mlflow-artifacts:/registry/abc/model"
+    for source in (f"{root}/other-ws/model", f"{root}/default/../other-ws/model", f"{root}/default/%2e%2e/x"):
+        refused = httpx.post(
+            f"{base}/model-versions/create", json={"name": "by-uri", "source": source}, headers=headers
+        )
+        assert refused.status_code == 400, (source, refused.text)

@@ -13,6 +13,7 @@ from typing import Any
 
 from stratus.artifacts import UnsafePathError, canonicalize
 from stratus.errors import NotFoundError
+from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.experiments import decode_offset, encode_offset, invalid
 from stratus.server.services.logged_models import LoggedModelService
 from stratus.server.services.runs import MAX_TAG_VALUE_LENGTH, RunService, check_key
@@ -59,10 +60,17 @@ def _tags(items: Any) -> dict[str, str]:
 
 
 class RegistryService:
-    def __init__(self, store: MetadataStore, runs: RunService, logged_models: LoggedModelService) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        runs: RunService,
+        logged_models: LoggedModelService,
+        artifacts: ArtifactService,
+    ) -> None:
         self.store = store
         self.runs = runs
         self.logged_models = logged_models
+        self.artifacts = artifacts
 
     def create_model(
         self, workspace: WorkspaceRecord, name: Any, *, description: Any = None, tags: Any = None
@@ -104,9 +112,14 @@ class RegistryService:
             path = self._safe(source.removeprefix("mlflow-artifacts:").lstrip("/"))
             location = f"mlflow-artifacts:/{path}"
             return location, location, str(run_id) if run_id else None
+        # The workspace's own store named by its full URI (as mlflow's artifact_uri may spell it).
+        root = self.artifacts.objects(workspace).uri.rstrip("/") + "/"
+        if source.startswith(root):
+            location = f"mlflow-artifacts:/{self._safe(source.removeprefix(root))}"
+            return location, location, str(run_id) if run_id else None
         raise invalid(
-            "source must be models:/<logged-model-id>, runs:/<run-id>/<path> or mlflow-artifacts:/<path> "
-            "of this workspace",
+            "source must be models:/<logged-model-id>, runs:/<run-id>/<path>, mlflow-artifacts:/<path> "
+            "or a URI under this workspace's artifact store",
             "source",
         )
 
