@@ -81,7 +81,7 @@ def test_delete_needs_yes_and_says_what_it_removes(cli) -> None:
     done = cli("workspace", "delete", "-n", "doomed", "--yes")
     assert json.loads(done.stdout)["deleted"] is True and "Deleted workspace 'doomed'" in done.stderr
     cli("workspace", "show", "-n", "doomed", code=3)
-    refused = cli("workspace", "delete", "-n", "default", "--yes", code=1)
+    refused = cli("workspace", "delete", "-n", "default", "--yes", code=2)  # a bad request is an input error
     assert "cannot be deleted" in refused.stderr
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from stratus._version import __version__
-from stratus.cli import access, login, server, workspace
+from stratus.cli import access, experiment, gc, job, login, mlflow, model, server, workspace
 
 app = typer.Typer(
     name="stratus",
@@ -20,7 +20,12 @@ app.add_typer(access.user_app, name="user")
 app.add_typer(access.token_app, name="token")
 app.add_typer(access.role_app, name="role")
 app.add_typer(access.audit_app, name="audit")
+app.add_typer(mlflow.app, name="mlflow")
+app.add_typer(experiment.app, name="experiment")
+app.add_typer(job.app, name="job")
+app.add_typer(model.app, name="model")
 app.command("login")(login.login)
+app.command("gc")(gc.gc)
 
 
 def _version(value: bool) -> None:
