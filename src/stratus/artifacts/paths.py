@@ -43,6 +43,8 @@ _FORBIDDEN_CHARS = {
     "*": "'*' (glob pattern)",
     "[": "'[' (glob pattern)",
     "]": "']' (glob pattern)",
+    # What decoders substitute for bytes that are not UTF-8: two different requests would name one object.
+    "\ufffd": "U+FFFD (bytes that are not valid UTF-8)",
 }
 # Unicode control, format (zero-width, bidi overrides), surrogate and line/paragraph separators.
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}

@@ -43,7 +43,9 @@ try:
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
     from mlflow.store.entities.paged_list import PagedList
 except ImportError as exc:  # pragma: no cover - mlflow is a dev dependency, optional at run time
-    raise ImportError("importing from MLflow needs the mlflow client: pip install 'stratus-ml[mlflow]'") from exc
+    raise ImportError(
+        "importing from MLflow needs the mlflow client: pip install 'stratus-ml[mlflow]'"
+    ) from exc
 
 P = ParamSpec("P")
 R = TypeVar("R")

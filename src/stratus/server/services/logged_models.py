@@ -117,8 +117,9 @@ class LoggedModelService:
         return self.store.logged_models.update(workspace.id, model_id, status=status)
 
     def delete(self, workspace: WorkspaceRecord, model_id: str) -> None:
-        self.get(workspace, model_id)
-        self.store.logged_models.update(workspace.id, model_id, lifecycle_stage="deleted")
+        """Deleting a deleted model succeeds again, so the client's retried DELETE is harmless."""
+        if self.get(workspace, model_id, allow_deleted=True).lifecycle_stage != "deleted":
+            self.store.logged_models.update(workspace.id, model_id, lifecycle_stage="deleted")
 
     def set_tags(self, workspace: WorkspaceRecord, model_id: str, tags: Any) -> None:
         self.get(workspace, model_id)

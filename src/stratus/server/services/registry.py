@@ -144,9 +144,8 @@ class RegistryService:
     ) -> ModelVersionRecord:
         model = self.get_model(workspace, name)
         resolved, location, owner_run = self.resolve_source(workspace, source, run_id)
-        if run_id and owner_run != run_id:
-            self.runs.get(workspace, run_id)  # a run_id given explicitly must exist here
-            owner_run = str(run_id)
+        if run_id:
+            owner_run = self.runs.get(workspace, run_id).run_id  # a run_id given must be of this workspace
         if model_id:
             self.logged_models.get(workspace, str(model_id))
         elif resolved.startswith("models:/"):
@@ -190,10 +189,9 @@ class RegistryService:
         return self.get_version(workspace, model.name, model.aliases[alias])
 
     def delete_alias(self, workspace: WorkspaceRecord, name: Any, alias: Any) -> None:
-        if not self.store.registry.delete_alias(workspace.id, _name(name), str(alias)):
-            raise NotFoundError(
-                f"no alias {alias!r} on model {name!r}", field="alias", code="RESOURCE_DOES_NOT_EXIST"
-            )
+        """Deleting an alias that is already gone succeeds, as in MLflow (the client retries DELETEs)."""
+        model = self.get_model(workspace, name)
+        self.store.registry.delete_alias(workspace.id, model.name, str(alias))
 
 
 MODEL_ORDER = ("name", "timestamp", "last_updated_timestamp", "creation_timestamp")
@@ -297,13 +295,12 @@ class RegistryQueries:
             self.store.registry.set_tag(workspace.id, _name(name), tag_key, tag_value, version=number)
 
     def delete_tag(self, workspace: WorkspaceRecord, name: Any, key: Any, version: Any = None) -> None:
-        number = None if version is None else _version(version)
-        if not self.store.registry.delete_tag(
-            workspace.id, _name(name), check_key(key, "tag"), version=number
-        ):
-            raise NotFoundError(
-                f"no tag {key!r} on model {name!r}", field="key", code="RESOURCE_DOES_NOT_EXIST"
-            )
+        """A tag that is already gone is no error (as in MLflow); a missing model or version is."""
+        model = self.registry.get_model(workspace, name)
+        number = (
+            None if version is None else self.registry.get_version(workspace, model.name, version).version
+        )
+        self.store.registry.delete_tag(workspace.id, model.name, check_key(key, "tag"), version=number)
 
     def update_version(
         self, workspace: WorkspaceRecord, name: Any, version: Any, description: Any

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from stratus.errors import BadRequestError, ConflictError, NotFoundError
+from stratus.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
 from stratus.store import base
 from stratus.store.sql.store import SqlDomain, upsert
 from stratus.store.sql.tables import (
@@ -33,12 +33,14 @@ def _missing_model(name: str) -> NotFoundError:
 
 class _RegistryCore(SqlDomain, base.RegistryStore):
     @staticmethod
-    def _model_row(session: Session, workspace_id: str, name: str) -> RegisteredModelRow:
-        row = session.scalar(
-            select(RegisteredModelRow).where(
-                RegisteredModelRow.workspace_id == workspace_id, RegisteredModelRow.name == name
-            )
+    def _model_row(
+        session: Session, workspace_id: str, name: str, *, lock: bool = False
+    ) -> RegisteredModelRow:
+        query = select(RegisteredModelRow).where(
+            RegisteredModelRow.workspace_id == workspace_id, RegisteredModelRow.name == name
         )
+        # A lock makes version creates of one model take turns on PostgreSQL (SQLite writers already do).
+        row = session.scalar(query.with_for_update(key_share=True) if lock else query)
         if row is None:
             raise _missing_model(name)
         return row
@@ -148,7 +150,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
         for _ in range(_VERSION_RETRIES):
             try:
                 with self._tx() as session:
-                    model = self._model_row(session, workspace_id, name)
+                    model = self._model_row(session, workspace_id, name, lock=True)
                     highest = session.scalar(
                         select(func.max(ModelVersionRow.version)).where(
                             ModelVersionRow.model_row_id == model.id
@@ -179,7 +181,11 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
                     return self._version(session, model, row)
             except IntegrityError:
                 continue  # another writer took this version number: take the next
-        raise ConflictError("could not allocate a model version under contention; retry", field="name")
+        raise ServiceUnavailableError(
+            "could not allocate a model version under contention; retry",
+            field="name",
+            code="TEMPORARILY_UNAVAILABLE",
+        )
 
     def get_version(self, workspace_id: str, name: str, version: int) -> base.ModelVersionRecord | None:
         with self._tx() as session:

@@ -10,10 +10,10 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stratus.errors import BadRequestError, ConflictError, NotFoundError
+from stratus.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
 from stratus.store import base
 from stratus.store.sql.store import SqlDomain, upsert
-from stratus.store.sql.tables import ExperimentRow, ExperimentTagRow
+from stratus.store.sql.tables import ExperimentRow, ExperimentTagRow, WorkspaceRow
 from stratus.tracking import now_ms
 from stratus.tracking.search import Clause
 
@@ -103,6 +103,14 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
         for _ in range(_ID_RETRIES):
             try:
                 with self._tx() as session:
+                    # Creates in one workspace take turns (PostgreSQL; SQLite writers already do), so
+                    # racing creates neither exhaust the retries nor see a stale max(id). NO KEY UPDATE
+                    # still lets rows that reference the workspace be inserted meanwhile.
+                    session.execute(
+                        select(WorkspaceRow.id)
+                        .where(WorkspaceRow.id == workspace_id)
+                        .with_for_update(key_share=True)
+                    )
                     if self._row_by_name(session, workspace_id, name) is not None:
                         raise self._name_taken(name)
                     next_id = experiment_id
@@ -136,7 +144,11 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
         with self._tx() as session:
             if self._row_by_name(session, workspace_id, name) is not None:
                 raise self._name_taken(name)
-        raise ConflictError("could not allocate an experiment id under contention; retry", field="name")
+        raise ServiceUnavailableError(
+            "could not allocate an experiment id under contention; retry",
+            field="name",
+            code="TEMPORARILY_UNAVAILABLE",
+        )
 
     @staticmethod
     def _name_taken(name: str) -> ConflictError:

@@ -151,7 +151,14 @@ async def list_artifacts(request: Request) -> JSONResponse:
 
 async def delete(request: Request, artifact_path: str) -> JSONResponse:
     state = server_state(request)
-    await run_in_threadpool(state.artifact_objects.delete_tree, workspace_of(request), _safe(artifact_path))
+    path = _safe(artifact_path)
+    if not path:  # "", ".", "%2e"...: the whole workspace store is never one request away
+        raise BadRequestError(
+            "name the artifact or folder to delete; the artifact root itself cannot be deleted",
+            field="path",
+            code="INVALID_PARAMETER_VALUE",
+        )
+    await run_in_threadpool(state.artifact_objects.delete_tree, workspace_of(request), path)
     return JSONResponse({})
 
 
