@@ -74,19 +74,23 @@ _MLFLOW_CODE_BY_STATUS = {
 }
 
 
-def _mlflow_response(request: Request, status: int, code: str, message: str) -> JSONResponse | None:
-    """MLflow's error shape on MLflow routes, ``None`` elsewhere."""
+def mlflow_error(path: str, status: int, code: str, message: str) -> tuple[int, dict[str, str]] | None:
+    """(status, body) in MLflow's error shape for a path of the MLflow API, ``None`` elsewhere."""
     from stratus.server.routers.mlflow import is_mlflow_path
 
-    if not is_mlflow_path(request.url.path):
+    if not is_mlflow_path(path):
         return None
     mlflow_code = code if code in _MLFLOW_STATUS else _MLFLOW_CODE_BY_STATUS.get(status, "INTERNAL_ERROR")
+    return _MLFLOW_STATUS.get(mlflow_code, status), {"error_code": mlflow_code, "message": message}
+
+
+def _mlflow_response(request: Request, status: int, code: str, message: str) -> JSONResponse | None:
+    """MLflow's error shape on MLflow routes, ``None`` elsewhere."""
+    shaped = mlflow_error(request.url.path, status, code, message)
+    if shaped is None:
+        return None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(
-        {"error_code": mlflow_code, "message": message},
-        status_code=_MLFLOW_STATUS.get(mlflow_code, status),
-        headers=headers,
-    )
+    return JSONResponse(shaped[1], status_code=shaped[0], headers=headers)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str | None:

@@ -10,11 +10,16 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stratus.server.errors import error_body
+from stratus.server.errors import error_body, mlflow_error
 
 
-async def _send_json(send: Send, status: int, code: str, message: str) -> None:
-    payload = json.dumps(error_body(code, message)).encode()
+async def _send_json(send: Send, scope: Scope, status: int, code: str, message: str) -> None:
+    """An error answered before routing, in MLflow's shape on MLflow paths (the client parses it)."""
+    body: dict[str, object] = error_body(code, message)
+    shaped = mlflow_error(str(scope.get("path", "")), status, code, message)
+    if shaped is not None:
+        status, body = shaped[0], dict(shaped[1])
+    payload = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
@@ -56,7 +61,7 @@ class RequestGuardMiddleware:
         problem = self._problem(scope)
         if problem is not None:
             if scope["type"] == "http":
-                await _send_json(send, 400, *problem)
+                await _send_json(send, scope, 400, *problem)
             return
         await self.app(scope, receive, send)
 
@@ -102,11 +107,11 @@ class BodyLimitMiddleware:
             try:
                 too_big = int(declared) > self.limit
             except ValueError:
-                await _send_json(send, 400, "BAD_REQUEST", "invalid Content-Length header")
+                await _send_json(send, scope, 400, "BAD_REQUEST", "invalid Content-Length header")
                 return
             if too_big:
                 await _send_json(
-                    send, 413, "PAYLOAD_TOO_LARGE", f"request body larger than {self.limit} bytes"
+                    send, scope, 413, "PAYLOAD_TOO_LARGE", f"request body larger than {self.limit} bytes"
                 )
                 return
         received = 0

@@ -144,3 +144,16 @@ def test_duplicate_host_headers_and_nul_bytes(admin: TestClient) -> None:
     _error(r, 400, "BAD_HOST")
     _error(admin.get("/api/v1/audit", params={"action": "a\x00b"}), 400, "BAD_REQUEST")
     _error(admin.get("/api/v1/workspaces/a%00b"), 400, "BAD_REQUEST")
+
+
+def test_errors_before_routing_keep_the_mlflow_shape_on_mlflow_paths(admin: TestClient) -> None:
+    """The stock client parses {"error_code", "message"}; the guard answers MLflow paths in that shape."""
+    nul = admin.get("/api/2.0/mlflow/experiments/get-by-name?experiment_name=a%00b")
+    assert nul.status_code == 400 and nul.json()["error_code"] == "BAD_REQUEST", nul.text
+    big = admin.post(
+        "/api/2.0/mlflow/experiments/create",
+        content=b'{"name": "' + b"x" * (1024 * 1024) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert big.status_code == 400 and big.json()["error_code"] == "INVALID_PARAMETER_VALUE", big.text
+    assert admin.get("/api/v1/workspaces/a%00b").json()["error"]["code"] == "BAD_REQUEST"
