@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     allowed_hosts: str = "127.0.0.1,localhost"
     master_key: str | None = None
     max_json_bytes: int = 1024 * 1024
+    # How long token, user, workspace and role lookups are cached; changes made through another server
+    # sharing the database take up to this long to apply here (0 turns the cache off).
+    auth_cache_seconds: float = 2.0
     # Artifact uploads stream to the store and are not held to the JSON limit; None means no limit.
     max_upload_bytes: int | None = None
 

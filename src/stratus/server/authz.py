@@ -120,9 +120,10 @@ async def authorize_request(request: Request, permission: Permission, default_wo
         return
     state = server_state(request)
     token = _credentials(request, state)
-    caller = await run_in_threadpool(state.auth.authenticate, token, client_ip=client_ip(request))
     workspace_name = request.path_params.get("workspace_name") or default_workspace
-    workspace = await run_in_threadpool(state.auth.authorize, caller, permission, workspace_name)
+    caller, workspace = await run_in_threadpool(
+        state.auth.check, token, permission, workspace_name, client_ip=client_ip(request)
+    )
     request.state.caller = caller
     request.state.workspace = workspace
 

@@ -59,7 +59,7 @@ class ServerState:
     registry_queries: RegistryQueries = field(init=False)
 
     def __post_init__(self) -> None:
-        self.auth = AuthService(self.store)
+        self.auth = AuthService(self.store, cache_seconds=self.settings.auth_cache_seconds)
         self.users = UserService(self.store, self.auth)
         self.workspaces = WorkspaceService(self.store, self.artifacts, self.auth)
         self.artifact_objects = ArtifactService(self.store, self.artifacts)

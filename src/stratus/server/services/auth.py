@@ -6,12 +6,18 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from stratus.entities.roles import Permission, Role, permissions_of
 from stratus.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from stratus.server.services.context import Caller
-from stratus.store.base import MetadataStore, WorkspaceRecord
+from stratus.store.base import MetadataStore, TokenRecord, UserRecord, WorkspaceRecord
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 TOKEN_PREFIX = "stratus_"  # noqa: S105 - a prefix, not a secret
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough.
@@ -60,15 +66,70 @@ class FailureGate:
             return suppressed
 
 
+class TtlCache(Generic[K, V]):
+    """A small thread-safe map whose entries live ``ttl`` seconds (0 turns it off)."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[K, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K, load: Callable[[], V]) -> V:
+        if self.ttl <= 0:
+            return load()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (now + self.ttl, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class AuthService:
-    def __init__(self, store: MetadataStore) -> None:
+    """Who is calling and what they may do. Token, user, workspace and role lookups are cached for
+    ``cache_seconds``: every request pays for them otherwise. Changes made through this server clear the
+    cache at once (``invalidate``); another server sharing the database sees them within that time."""
+
+    def __init__(self, store: MetadataStore, *, cache_seconds: float = 2.0) -> None:
         self.store = store
         self._failure_gate = FailureGate()
+        self._tokens: TtlCache[str, tuple[TokenRecord | None, UserRecord | None]] = TtlCache(cache_seconds)
+        self._workspaces: TtlCache[str, WorkspaceRecord | None] = TtlCache(cache_seconds)
+        self._roles: TtlCache[tuple[str, str], frozenset[Role]] = TtlCache(cache_seconds)
+        self._touched: dict[str, datetime] = {}
+
+    def invalidate(self) -> None:
+        """Forget cached tokens, users, workspaces and roles (after any change to them)."""
+        for cache in (self._tokens, self._workspaces, self._roles):
+            cache.clear()
+
+    def _token_and_user(self, token_hash: str) -> tuple[TokenRecord | None, UserRecord | None]:
+        record = self.store.tokens.find_by_hash(token_hash)
+        user = self.store.users.get(record.user_name) if record is not None else None
+        return record, user
+
+    def check(
+        self, token: str | None, permission: Permission, workspace_name: str | None, *, client_ip: str | None
+    ) -> tuple[Caller, WorkspaceRecord | None]:
+        """Authenticate and authorize in one call (one trip to a worker thread per request)."""
+        caller = self.authenticate(token, client_ip=client_ip)
+        return caller, self.authorize(caller, permission, workspace_name)
 
     def authenticate(self, token: str | None, *, client_ip: str | None) -> Caller:
         if not token:
             raise AuthenticationError("a bearer token is required: send 'Authorization: Bearer <token>'")
-        record = self.store.tokens.find_by_hash(hash_token(token))
+        token_hash = hash_token(token)
+        record, user = self._tokens.get(token_hash, lambda: self._token_and_user(token_hash))
         now = datetime.now(UTC)
         reason = None
         if record is None:
@@ -89,10 +150,11 @@ class AuthService:
                     detail={"reason": reason, "suppressed_before": suppressed},
                 )
             raise AuthenticationError(f"{reason}; create a new one with 'stratus token create'")
-        user = self.store.users.get(record.user_name)
         if user is None:  # the user was removed after the token was read
             raise AuthenticationError("unknown token; create a new one with 'stratus token create'")
-        if record.last_used_at is None or now - record.last_used_at > _TOUCH_INTERVAL:
+        last_used = max(filter(None, (record.last_used_at, self._touched.get(record.id))), default=None)
+        if last_used is None or now - last_used > _TOUCH_INTERVAL:
+            self._touched[record.id] = now
             self.store.tokens.touch(record.id, now)
         return Caller(
             user_id=user.id,
@@ -106,10 +168,11 @@ class AuthService:
         )
 
     def roles_in(self, caller: Caller, workspace: WorkspaceRecord) -> set[Role]:
-        return {
-            Role(r)
-            for r in self.store.role_assignments.roles_of(user_id=caller.user_id, workspace_id=workspace.id)
-        }
+        def load() -> frozenset[Role]:
+            held = self.store.role_assignments.roles_of(user_id=caller.user_id, workspace_id=workspace.id)
+            return frozenset(Role(r) for r in held)
+
+        return set(self._roles.get((caller.user_id, workspace.id), load))
 
     def authorize(
         self, caller: Caller, permission: Permission, workspace_name: str | None
@@ -125,7 +188,7 @@ class AuthService:
             )
         if not permission.is_workspace_scoped or workspace_name is None:
             raise PermissionDeniedError(f"permission {permission.value!r} needs a workspace in the URL")
-        workspace = self.store.workspaces.get(workspace_name)
+        workspace = self._workspaces.get(workspace_name, lambda: self.store.workspaces.get(workspace_name))
         if workspace is None:
             raise NotFoundError(f"workspace {workspace_name!r} not found", field="workspace_name")
         if caller.token_workspace_id is not None and caller.token_workspace_id != workspace.id:

@@ -105,6 +105,12 @@ def random_name() -> str:
     return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{rng.randint(0, 999)}"
 
 
+def _run_id(run_id: Any) -> str:
+    if not isinstance(run_id, str) or not run_id:
+        raise invalid("missing value for required parameter 'run_id'", "run_id")
+    return run_id
+
+
 def check_key(key: Any, what: str) -> str:
     if not isinstance(key, str) or not key:
         raise invalid(f"missing value for required parameter 'key' of a {what}", "key")
@@ -267,9 +273,7 @@ class RunService:
         )
 
     def get(self, workspace: WorkspaceRecord, run_id: Any) -> RunRecord:
-        if not isinstance(run_id, str) or not run_id:
-            raise invalid("missing value for required parameter 'run_id'", "run_id")
-        record = self.store.runs.get(workspace.id, run_id)
+        record = self.store.runs.get(workspace.id, _run_id(run_id))
         if record is None:
             raise NotFoundError(
                 f"run {run_id!r} not found in workspace {workspace.name!r}",
@@ -318,8 +322,10 @@ class RunService:
         points = [metric_point(m) for m in metrics]
         param_values = self._pairs(params, MAX_PARAM_VALUE_LENGTH, "param")
         tag_values = self._pairs(tags, MAX_TAG_VALUE_LENGTH, "tag")
-        record = self.get(workspace, run_id)
-        self.store.runs.log(workspace.id, record.run_id, metrics=points, params=param_values, tags=tag_values)
+        # The store looks the run up (and locks it) in the same transaction: no separate read here.
+        self.store.runs.log(
+            workspace.id, _run_id(run_id), metrics=points, params=param_values, tags=tag_values
+        )
 
     @staticmethod
     def _pairs(items: Sequence[Any], limit: int, what: str) -> dict[str, str]:

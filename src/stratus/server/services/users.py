@@ -98,6 +98,7 @@ class UserService:
         record = self.store.users.create(
             name, display_name=display_name, is_server_admin=is_server_admin, created_by=actor
         )
+        self.auth.invalidate()
         self.store.audit.append(
             "user.create",
             actor=actor,
@@ -250,6 +251,7 @@ class UserService:
                 code="LAST_ADMIN_TOKEN",
             )
         record = self.store.tokens.revoke(token.id, datetime.now(UTC))
+        self.auth.invalidate()
         self.store.audit.append(
             "token.revoke",
             actor=caller.user_name,
@@ -284,6 +286,7 @@ class UserService:
         record = self.store.role_assignments.assign(
             workspace_id=ws, user_id=owner.id, role=parsed.value, created_by=caller.user_name
         )
+        self.auth.invalidate()
         self.store.audit.append(
             "role.assign",
             actor=caller.user_name,
@@ -311,6 +314,7 @@ class UserService:
             raise NotFoundError(
                 f"user {owner.name!r} holds no {parsed.value!r} role in workspace {workspace!r}", field="role"
             )
+        self.auth.invalidate()
         self.store.audit.append(
             "role.delete",
             actor=caller.user_name,

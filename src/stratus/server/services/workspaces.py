@@ -103,6 +103,7 @@ class WorkspaceService:
         record = self.store.workspaces.update(
             name, display_name=display_name, description=description, tags=tags, updated_by=caller.user_name
         )
+        self.auth.invalidate()
         self.store.audit.append(
             "workspace.update",
             actor=caller.user_name,
@@ -136,6 +137,7 @@ class WorkspaceService:
         # Objects first: if the store fails half-way, the workspace is still there to retry the delete.
         self.artifacts.sub(name).delete_tree("")
         self.store.workspaces.delete(name)
+        self.auth.invalidate()
         self.store.audit.append(
             "workspace.delete",
             actor=caller.user_name,

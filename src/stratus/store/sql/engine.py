@@ -42,7 +42,11 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # Batches of rows (log-batch: up to 1,000 metrics) go as multi-row INSERTs of up to 1,000 rows,
+        # not one statement per row; SQLAlchemy does this by default only for INSERT ... RETURNING.
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
     raise ValueError(
         f"STRATUS_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; "
         "use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"

@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.store import base
 from stratus.store.base import MetricPoint
-from stratus.store.sql.store import SqlDomain, dialect_insert, upsert
+from stratus.store.sql.store import SqlDomain, dialect_insert, execute_many, upsert
 from stratus.store.sql.tables import (
     DatasetRow,
     ExperimentRow,
@@ -267,7 +267,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
             if params:
                 rows = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
-                session.execute(dialect_insert(session, ParamRow).values(rows).on_conflict_do_nothing())
+                execute_many(session, dialect_insert(session, ParamRow).on_conflict_do_nothing(), rows)
                 stored_params = session.execute(
                     select(ParamRow.key, ParamRow.value).where(
                         ParamRow.run_id == run_id, ParamRow.key.in_(list(params))
@@ -286,8 +286,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
                     row.name = tags["mlflow.runName"]
             if metrics:
                 stored = [{**_stored(point), "run_id": run_id} for point in metrics]
-                session.flush()
-                session.execute(dialect_insert(session, MetricRow).values(stored).on_conflict_do_nothing())
+                _insert_points(session, run_id, stored)
                 self._update_latest(session, stored)
 
     @staticmethod
@@ -302,30 +301,9 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 -math.inf if current["is_nan"] else current["value"],
             ):
                 best[point["key"]] = point
-        for point in best.values():
-            insert = dialect_insert(session, LatestMetricRow).values(
-                {k: point[k] for k in ("run_id", "key", "value", "is_nan", "timestamp", "step")}
-            )
-            new, old = insert.excluded, LatestMetricRow
-            # Newer = higher step, then later timestamp, then larger value (NaN lowest), as MLflow ranks them.
-            larger_value = and_(new.is_nan.is_(False), or_(old.is_nan.is_(True), new.value > old.value))
-            newer = or_(
-                new.step > old.step,
-                and_(new.step == old.step, new.timestamp > old.timestamp),
-                and_(new.step == old.step, new.timestamp == old.timestamp, larger_value),
-            )
-            session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[LatestMetricRow.run_id, LatestMetricRow.key],
-                    set_={
-                        "value": new.value,
-                        "is_nan": new.is_nan,
-                        "timestamp": new.timestamp,
-                        "step": new.step,
-                    },
-                    where=newer,
-                )
-            )
+        columns = ("run_id", "key", "value", "is_nan", "timestamp", "step")
+        rows = [{k: point[k] for k in columns} for point in best.values()]
+        execute_many(session, _latest_upsert(session), rows)
 
     def log_inputs(
         self,
@@ -516,6 +494,57 @@ class SqlRunStore(SqlDomain, base.RunStore):
         with self._tx() as session:
             rows = [(row, int(exp_id)) for row, exp_id in session.execute(query)]
             return self._records(session, rows)
+
+
+# PostgreSQL: a whole batch in one statement over arrays (one round trip instead of one per point).
+_PG_INSERT_POINTS = text(
+    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
+    "SELECT :run_id, * FROM unnest(CAST(:keys AS text[]), CAST(:steps AS bigint[]), "
+    "CAST(:timestamps AS bigint[]), CAST(:values AS double precision[]), CAST(:nans AS boolean[])) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+def _insert_points(session: Session, run_id: str, stored: list[dict[str, Any]]) -> None:
+    """Every point once: an identical point (a retried batch) is skipped by the primary key."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _PG_INSERT_POINTS,
+            {
+                "run_id": run_id,
+                "keys": [p["key"] for p in stored],
+                "steps": [p["step"] for p in stored],
+                "timestamps": [p["timestamp"] for p in stored],
+                "values": [p["value"] for p in stored],
+                "nans": [p["is_nan"] for p in stored],
+            },
+        )
+    else:  # SQLite's executemany runs in-process: nothing to save
+        execute_many(session, dialect_insert(session, MetricRow).on_conflict_do_nothing(), stored)
+
+
+_LATEST_UPSERTS: dict[str, Any] = {}
+
+
+def _latest_upsert(session: Session) -> Any:
+    """The upsert that keeps the latest point per key, built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _LATEST_UPSERTS:
+        insert = dialect_insert(session, LatestMetricRow)
+        new, old = insert.excluded, LatestMetricRow.__table__.c
+        # Newer = higher step, then later timestamp, then larger value (NaN lowest), as MLflow ranks them.
+        larger_value = and_(new.is_nan.is_(False), or_(old.is_nan.is_(True), new.value > old.value))
+        newer = or_(
+            new.step > old.step,
+            and_(new.step == old.step, new.timestamp > old.timestamp),
+            and_(new.step == old.step, new.timestamp == old.timestamp, larger_value),
+        )
+        _LATEST_UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=[old.run_id, old.key],
+            set_={"value": new.value, "is_nan": new.is_nan, "timestamp": new.timestamp, "step": new.step},
+            where=newer,
+        )
+    return _LATEST_UPSERTS[dialect]
 
 
 def _chunks(ids: list[T], size: int = 500) -> list[list[T]]:

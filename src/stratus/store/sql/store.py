@@ -37,16 +37,23 @@ def dialect_insert(session: Session, table: Any) -> Any:
     """INSERT with ON CONFLICT, which SQLite and PostgreSQL both have: writes racing on one key (a retry
     and its original, say) resolve in the database instead of failing on the primary key."""
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(table)
+    return module.insert(getattr(table, "__table__", table))
+
+
+def execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """One Core statement for many rows (the driver's executemany): compiled once and cached, unlike a
+    multi-row VALUES whose SQL changes with the row count, and without the ORM's bulk machinery."""
+    if rows:
+        session.connection().execute(statement, rows)
 
 
 def upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert ``rows``, or overwrite the other columns of rows whose ``keys`` already exist."""
     if not rows:
         return
-    insert = dialect_insert(session, table).values(rows)
+    insert = dialect_insert(session, table)
     changed = {name: insert.excluded[name] for name in rows[0] if name not in keys}
-    session.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=changed))
+    execute_many(session, insert.on_conflict_do_update(index_elements=list(keys), set_=changed), rows)
 
 
 def _now() -> datetime:
