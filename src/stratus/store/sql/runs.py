@@ -145,7 +145,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
         return cls._records(session, [(row, experiment_id)])[0]
 
     @staticmethod
-    def _records(session: Session, rows: Sequence[tuple[RunRow, int]]) -> list[base.RunRecord]:
+    def _records(session: Session, rows: Sequence[tuple[Any, int]]) -> list[base.RunRecord]:
         """Runs with their data, loaded with one query per kind of data for the whole page, not per run."""
         ids = [row.run_id for row, _ in rows]
         latest: dict[str, dict[str, MetricPoint]] = {run_id: {} for run_id in ids}
@@ -472,8 +472,9 @@ class SqlRunStore(SqlDomain, base.RunStore):
         limit: int,
         offset: int,
     ) -> list[base.RunRecord]:
+        # Plain columns, not ORM entities: a page has up to 50,000 runs and nothing here is modified.
         query = (
-            select(RunRow, ExperimentRow.experiment_id)
+            select(*RunRow.__table__.c, ExperimentRow.experiment_id.label("experiment_number"))
             .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_row_id)
             .where(
                 RunRow.workspace_id == workspace_id,
@@ -492,7 +493,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
             ]  # missing values last
         query = query.order_by(*ordering, RunRow.start_time.desc(), RunRow.run_id).offset(offset).limit(limit)
         with self._tx() as session:
-            rows = [(row, int(exp_id)) for row, exp_id in session.execute(query)]
+            rows = [(row, int(row.experiment_number)) for row in session.execute(query)]
             return self._records(session, rows)
 
 

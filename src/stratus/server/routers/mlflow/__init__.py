@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -91,8 +92,15 @@ def workspace_of(request: Request) -> WorkspaceRecord:
     return workspace
 
 
+class FastJSONResponse(JSONResponse):
+    """orjson renders the large bodies of search and history pages several times faster than json."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def ok(body: dict[str, Any] | None = None) -> JSONResponse:
-    return JSONResponse(body or {})
+    return FastJSONResponse(body or {})
 
 
 def text(params: dict[str, Any], key: str) -> str | None:
