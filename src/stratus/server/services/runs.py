@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -114,6 +115,12 @@ def _run_id(run_id: Any) -> str:
 def check_key(key: Any, what: str) -> str:
     if not isinstance(key, str) or not key:
         raise invalid(f"missing value for required parameter 'key' of a {what}", "key")
+    return _checked_key(key, what)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_key(key: str, what: str) -> str:
+    """Batches repeat a few keys many times; a valid key is checked once (invalid ones raise, uncached)."""
     if len(key) > MAX_KEY_LENGTH:
         raise invalid(f"{what} key {key[:40]!r}... is longer than {MAX_KEY_LENGTH} characters", "key")
     if not _KEY.match(key) or key in (".", "..") or "/../" in f"/{key}/" or key.startswith("/"):

@@ -506,6 +506,12 @@ _PG_INSERT_POINTS = text(
 )
 
 
+_SQLITE_INSERT_POINTS = (
+    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
 def _insert_points(session: Session, run_id: str, stored: list[dict[str, Any]]) -> None:
     """Every point once: an identical point (a retried batch) is skipped by the primary key."""
     if session.get_bind().dialect.name == "postgresql":
@@ -520,8 +526,11 @@ def _insert_points(session: Session, run_id: str, stored: list[dict[str, Any]]) 
                 "nans": [p["is_nan"] for p in stored],
             },
         )
-    else:  # SQLite's executemany runs in-process: nothing to save
-        execute_many(session, dialect_insert(session, MetricRow).on_conflict_do_nothing(), stored)
+    else:  # SQLite: the driver's executemany over plain tuples, without per-row parameter processing
+        session.connection().exec_driver_sql(
+            _SQLITE_INSERT_POINTS,
+            [(p["run_id"], p["key"], p["step"], p["timestamp"], p["value"], p["is_nan"]) for p in stored],
+        )
 
 
 _LATEST_UPSERTS: dict[str, Any] = {}

@@ -61,6 +61,15 @@ def add_mlflow_route(
             )
 
 
+def _parse_json(body: bytes) -> Any:
+    """orjson first (log-batch bodies are large); json for what it refuses but JSON-ish clients send,
+    such as bare NaN or integers beyond 64 bits (which the services then judge)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 async def read_params(request: Request) -> dict[str, Any]:
     """Query parameters and JSON body fields, as MLflow's handlers merge them."""
     params: dict[str, Any] = {}
@@ -70,7 +79,7 @@ async def read_params(request: Request) -> dict[str, Any]:
     body = await request.body()
     if body.strip():
         try:
-            data = json.loads(body)
+            data = _parse_json(body)
         except (ValueError, UnicodeDecodeError):
             raise BadRequestError("malformed JSON body", code="MALFORMED_REQUEST") from None
         if not isinstance(data, dict):
