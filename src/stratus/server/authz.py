@@ -121,9 +121,12 @@ async def authorize_request(request: Request, permission: Permission, default_wo
     state = server_state(request)
     token = _credentials(request, state)
     workspace_name = request.path_params.get("workspace_name") or default_workspace
-    caller, workspace = await run_in_threadpool(
-        state.auth.check, token, permission, workspace_name, client_ip=client_ip(request)
-    )
+    ip = client_ip(request)
+    # From the cache on the event loop when it can (most requests); else one trip to a worker thread.
+    checked = state.auth.check_cached(token, permission, workspace_name, client_ip=ip)
+    if checked is None:
+        checked = await run_in_threadpool(state.auth.check, token, permission, workspace_name, client_ip=ip)
+    caller, workspace = checked
     request.state.caller = caller
     request.state.workspace = workspace
 

@@ -71,3 +71,19 @@ def test_changes_by_another_server_apply_within_the_cache_time(state: ServerStat
     clock.now += 31
     with pytest.raises(AuthenticationError, match="revoked"):
         state.auth.authenticate(secret, client_ip=None)
+
+
+def test_cached_check_never_touches_the_database(state: ServerState, clock: Clock) -> None:
+    """On the event loop only cache hits answer; a miss, an audit or a last-used write goes to a thread."""
+    token = state.new_admin_token
+    assert state.auth.check_cached(token, Permission.READ, "default", client_ip=None) is None, "cold cache"
+    caller, workspace = state.auth.check(token, Permission.READ, "default", client_ip=None)
+    cached = state.auth.check_cached(token, Permission.READ, "default", client_ip=None)
+    assert cached is not None and cached[0] == caller and cached[1] == workspace
+    assert state.auth.check_cached("stratus_unknown", Permission.READ, "default", client_ip=None) is None
+    state.users.create_user(caller, "carol")
+    _, secret = state.users.create_token(caller, user="carol")
+    with pytest.raises(PermissionDeniedError):
+        state.auth.check(secret, Permission.LOG_RUNS, "default", client_ip=None)
+    with pytest.raises(PermissionDeniedError):  # decided from cached facts, still enforced
+        state.auth.check_cached(secret, Permission.LOG_RUNS, "default", client_ip=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import secrets
@@ -95,6 +96,18 @@ class TtlCache(Generic[K, V]):
             self._entries.clear()
 
 
+class CacheMissError(Exception):
+    """Raised inside ``AuthService.check_cached`` where the answer needs the database."""
+
+
+_DATABASE_ALLOWED: contextvars.ContextVar[bool] = contextvars.ContextVar("auth_database", default=True)
+
+
+def _needs_database() -> None:
+    if not _DATABASE_ALLOWED.get():
+        raise CacheMissError
+
+
 class AuthService:
     """Who is calling and what they may do. Token, user, workspace and role lookups are cached for
     ``cache_seconds``: every request pays for them otherwise. Changes made through this server clear the
@@ -108,12 +121,17 @@ class AuthService:
         self._roles: TtlCache[tuple[str, str], frozenset[Role]] = TtlCache(cache_seconds)
         self._touched: dict[str, datetime] = {}
 
+    def _workspace(self, name: str) -> WorkspaceRecord | None:
+        _needs_database()
+        return self.store.workspaces.get(name)
+
     def invalidate(self) -> None:
         """Forget cached tokens, users, workspaces and roles (after any change to them)."""
         for cache in (self._tokens, self._workspaces, self._roles):
             cache.clear()
 
     def _token_and_user(self, token_hash: str) -> tuple[TokenRecord | None, UserRecord | None]:
+        _needs_database()
         record = self.store.tokens.find_by_hash(token_hash)
         user = self.store.users.get(record.user_name) if record is not None else None
         return record, user
@@ -124,6 +142,19 @@ class AuthService:
         """Authenticate and authorize in one call (one trip to a worker thread per request)."""
         caller = self.authenticate(token, client_ip=client_ip)
         return caller, self.authorize(caller, permission, workspace_name)
+
+    def check_cached(
+        self, token: str | None, permission: Permission, workspace_name: str | None, *, client_ip: str | None
+    ) -> tuple[Caller, WorkspaceRecord | None] | None:
+        """``check`` from the cache alone, safe on the event loop; None when it would need the database
+        (a miss, a failure to audit, a last-used time to write): then call ``check`` in a worker thread."""
+        reset = _DATABASE_ALLOWED.set(False)
+        try:
+            return self.check(token, permission, workspace_name, client_ip=client_ip)
+        except CacheMissError:
+            return None
+        finally:
+            _DATABASE_ALLOWED.reset(reset)
 
     def authenticate(self, token: str | None, *, client_ip: str | None) -> Caller:
         if not token:
@@ -139,6 +170,7 @@ class AuthService:
         elif record.expires_at is not None and record.expires_at <= now:
             reason = "token expired"
         if reason is not None or record is None:
+            _needs_database()
             suppressed = self._failure_gate.admit(client_ip or "", now)
             if suppressed is not None:
                 self.store.audit.append(
@@ -154,6 +186,7 @@ class AuthService:
             raise AuthenticationError("unknown token; create a new one with 'stratus token create'")
         last_used = max(filter(None, (record.last_used_at, self._touched.get(record.id))), default=None)
         if last_used is None or now - last_used > _TOUCH_INTERVAL:
+            _needs_database()
             self._touched[record.id] = now
             self.store.tokens.touch(record.id, now)
         return Caller(
@@ -169,6 +202,7 @@ class AuthService:
 
     def roles_in(self, caller: Caller, workspace: WorkspaceRecord) -> set[Role]:
         def load() -> frozenset[Role]:
+            _needs_database()
             held = self.store.role_assignments.roles_of(user_id=caller.user_id, workspace_id=workspace.id)
             return frozenset(Role(r) for r in held)
 
@@ -188,7 +222,7 @@ class AuthService:
             )
         if not permission.is_workspace_scoped or workspace_name is None:
             raise PermissionDeniedError(f"permission {permission.value!r} needs a workspace in the URL")
-        workspace = self._workspaces.get(workspace_name, lambda: self.store.workspaces.get(workspace_name))
+        workspace = self._workspaces.get(workspace_name, lambda: self._workspace(workspace_name))
         if workspace is None:
             raise NotFoundError(f"workspace {workspace_name!r} not found", field="workspace_name")
         if caller.token_workspace_id is not None and caller.token_workspace_id != workspace.id:
