@@ -73,6 +73,7 @@ class ServerState:
         self.gc = GarbageCollector(self.store, self.artifact_objects)
 
     def close(self) -> None:
+        self.runs.read_ahead.close()
         self.store.close()
 
 

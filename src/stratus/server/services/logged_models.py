@@ -179,3 +179,4 @@ class LoggedModelService:
             raise invalid("models must be a list of {model_id, step} objects", "models")
         outputs = [(str(m["model_id"]), int(m.get("step") or 0)) for m in models]
         self.store.logged_models.link_run_outputs(workspace.id, record.run_id, outputs)
+        self.runs.read_ahead.changed(workspace.id)  # a run's outputs are part of the run

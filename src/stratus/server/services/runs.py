@@ -28,6 +28,7 @@ from stratus.store.base import (
     WorkspaceRecord,
 )
 from stratus.tracking import now_ms
+from stratus.tracking.readahead import ReadAhead
 from stratus.tracking.search import parse_filter, parse_order_by
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
@@ -45,6 +46,8 @@ MAX_HISTORY_RESULTS = 25_000
 MAX_BATCH_DATASETS = 1000
 MAX_BULK_INTERVAL_RESULTS = 2500
 MAX_BULK_RUNS = 100
+# Pages up to this size are read ahead (larger ones would hold too much memory for a guess).
+MAX_READ_AHEAD_PAGE = 10_000
 # Dataset field limits of MLflow's store (name, digest, source_type, source, schema, profile).
 DATASET_FIELD_LIMITS = {
     "name": 500,
@@ -245,6 +248,7 @@ class RunService:
     def __init__(self, store: MetadataStore, experiments: ExperimentService) -> None:
         self.store = store
         self.experiments = experiments
+        self.read_ahead: ReadAhead[list[RunRecord]] = ReadAhead()
 
     def create(
         self,
@@ -268,7 +272,7 @@ class RunService:
         if len(name) > MAX_RUN_NAME_LENGTH:
             raise invalid(f"run_name is longer than {MAX_RUN_NAME_LENGTH} characters", "run_name")
         run_id = uuid.uuid4().hex
-        return self.store.runs.create(
+        record = self.store.runs.create(
             workspace.id,
             experiment.experiment_id,
             run_id=run_id,
@@ -278,6 +282,8 @@ class RunService:
             artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
             tags={**tags, RUN_NAME_TAG: name},
         )
+        self.read_ahead.changed(workspace.id)
+        return record
 
     def get(self, workspace: WorkspaceRecord, run_id: Any) -> RunRecord:
         record = self.store.runs.get(workspace.id, _run_id(run_id))
@@ -297,17 +303,20 @@ class RunService:
             raise invalid(f"status must be one of {', '.join(RUN_STATUSES)}", "status")
         if run_name is not None and len(str(run_name)) > MAX_RUN_NAME_LENGTH:
             raise invalid(f"run_name is longer than {MAX_RUN_NAME_LENGTH} characters", "run_name")
-        return self.store.runs.update(
+        updated = self.store.runs.update(
             workspace.id,
             record.run_id,
             status=status,
             end_time=None if end_time is None else _int(end_time, "end_time"),
             name=None if run_name in (None, "") else str(run_name),
         )
+        self.read_ahead.changed(workspace.id)
+        return updated
 
     def set_lifecycle(self, workspace: WorkspaceRecord, run_id: Any, stage: str) -> None:
         record = self.get(workspace, run_id)
         self.store.runs.update(workspace.id, record.run_id, lifecycle_stage=stage)
+        self.read_ahead.changed(workspace.id)
 
     def log_batch(
         self,
@@ -333,6 +342,7 @@ class RunService:
         self.store.runs.log(
             workspace.id, _run_id(run_id), metrics=points, params=param_values, tags=tag_values
         )
+        self.read_ahead.changed(workspace.id)
 
     @staticmethod
     def _pairs(items: Sequence[Any], limit: int, what: str) -> dict[str, str]:
@@ -360,10 +370,13 @@ class RunService:
             model_ids.append(model["model_id"])
         record = self.get(workspace, run_id)
         self.store.runs.log_inputs(workspace.id, record.run_id, datasets=inputs, model_ids=model_ids)
+        self.read_ahead.changed(workspace.id)
 
     def delete_tag(self, workspace: WorkspaceRecord, run_id: Any, key: Any) -> None:
         record = self.get(workspace, run_id)
-        if not self.store.runs.delete_tag(workspace.id, record.run_id, check_key(key, "tag")):
+        deleted = self.store.runs.delete_tag(workspace.id, record.run_id, check_key(key, "tag"))
+        self.read_ahead.changed(workspace.id)
+        if not deleted:
             raise NotFoundError(
                 f"run {record.run_id} has no tag {key!r}", field="key", code="RESOURCE_DOES_NOT_EXIST"
             )
@@ -459,13 +472,26 @@ class RunService:
         if not 1 <= limit <= MAX_SEARCH_RESULTS:
             raise invalid(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}", "max_results")
         offset = decode_offset(page_token)
-        records = self.store.runs.search(
-            workspace.id,
-            ids,
-            stages=stages,
-            clauses=parse_filter(filter_string),
-            order_by=[parse_order_by(clause) for clause in order_by or []],
-            limit=limit + 1,
-            offset=offset,
-        )
-        return records[:limit], encode_offset(offset + limit) if len(records) > limit else None
+        clauses = parse_filter(filter_string)
+        ordering = [parse_order_by(clause) for clause in order_by or []]
+
+        def read(at: int) -> list[RunRecord]:
+            return self.store.runs.search(
+                workspace.id,
+                ids,
+                stages=stages,
+                clauses=clauses,
+                order_by=ordering,
+                limit=limit + 1,
+                offset=at,
+            )
+
+        query = (tuple(ids), stages, filter_string, tuple(order_by or ()), limit)
+        records = self.read_ahead.take(workspace.id, query, offset)
+        if records is None:
+            records = read(offset)
+        if len(records) <= limit:
+            return records, None
+        if limit <= MAX_READ_AHEAD_PAGE:
+            self.read_ahead.start(workspace.id, query, offset + limit, lambda: read(offset + limit))
+        return records[:limit], encode_offset(offset + limit)
