@@ -80,7 +80,8 @@ def test_gc_purges_deleted_runs_and_experiments_but_not_model_files(
         client.get_experiment(doomed_exp)
     headers = {"Authorization": f"Bearer {server.admin_token}"}
     files = f"{server.url}/api/2.0/mlflow-artifacts/artifacts"
-    assert httpx.get(f"{files}/{kept_exp}/{deleted}/artifacts/model/f.txt", headers=headers).status_code == 404
+    gone = httpx.get(f"{files}/{kept_exp}/{deleted}/artifacts/model/f.txt", headers=headers)
+    assert gone.status_code == 404
     assert httpx.get(f"{files}/{kept_exp}/{active}/artifacts/model/f.txt", headers=headers).text == "data"
     assert httpx.get(f"{files}/{kept_exp}/{registered}/artifacts/model/f.txt", headers=headers).text == "data"
     assert client.get_run(active).data.metrics == {"m": 1.0}

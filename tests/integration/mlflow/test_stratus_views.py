@@ -138,6 +138,8 @@ def test_model_yaml_and_mlflow_share_one_registry(
     assert [v.version for v in versions] == ["1"] and versions[0].tags["stratus.type"] == "custom_model"
 
     model = LinearRegression().fit([[0.0], [1.0], [2.0]], [0.0, 2.0, 4.0])
+    # The fluent API remembers the last experiment set in this process (perhaps on another server).
+    mlflow.set_experiment("views-models")
     with mlflow.start_run():
         mlflow.sklearn.log_model(model, name="m", registered_model_name="shared", input_example=[[1.0]])
     mlflow_client.set_registered_model_alias("shared", "champion", "2")
