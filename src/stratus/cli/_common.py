@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -46,6 +47,7 @@ ResourceGroupOpt = Annotated[
 SubscriptionOpt = Annotated[
     str | None, typer.Option("--subscription", help="Accepted for az compatibility; ignored")
 ]
+DownloadPathOpt = Annotated[Path, typer.Option("--download-path", "-p", help="Folder; default: here")]
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Server URL; default STRATUS_URL, login or local")]
 
 
@@ -62,6 +64,11 @@ def client(
     ml = MLClient(connection.token, workspace_name=connection.workspace or "default", endpoint=connection.url)
     _open_clients.append(ml)
     return ml
+
+
+def files_under(folder: Path) -> list[str]:
+    """What a download left in ``folder``, as sorted relative paths (the ``files`` of its report)."""
+    return sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
 
 
 def _plain(value: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from stratus.cli._common import (
+    DownloadPathOpt,
     OutputFormat,
     OutputOpt,
     ResourceGroupOpt,
@@ -16,6 +17,7 @@ from stratus.cli._common import (
     WorkspaceOpt,
     client,
     emit,
+    files_under,
     handle_errors,
 )
 from stratus.entities import Job
@@ -70,9 +72,7 @@ def show(
 @handle_errors
 def download(
     name: NameOpt,
-    download_path: Annotated[
-        Path, typer.Option("--download-path", "-p", help="Folder; default: here")
-    ] = Path(),
+    download_path: DownloadPathOpt = Path(),
     workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
@@ -83,5 +83,5 @@ def download(
     target = client(workspace_name, url, resource_group, subscription).jobs.download(
         name, download_path=download_path
     )
-    files = sorted(str(f.relative_to(target)) for f in target.rglob("*") if f.is_file())
+    files = files_under(target)
     emit({"name": name, "download_path": str(target), "files": files}, output, ("name", "download_path"))

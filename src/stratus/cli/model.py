@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from stratus.cli._common import (
+    DownloadPathOpt,
     OutputFormat,
     OutputOpt,
     ResourceGroupOpt,
@@ -16,6 +17,7 @@ from stratus.cli._common import (
     WorkspaceOpt,
     client,
     emit,
+    files_under,
     handle_errors,
 )
 from stratus.specs import load_model, model_from_fields
@@ -93,9 +95,7 @@ def show(
 def download(
     name: NameOpt,
     version: VersionOpt,
-    download_path: Annotated[
-        Path, typer.Option("--download-path", "-p", help="Folder; default: here")
-    ] = Path(),
+    download_path: DownloadPathOpt = Path(),
     workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
@@ -105,7 +105,7 @@ def download(
     """Download a model version's files into <download-path>/<name>/."""
     ml = client(workspace_name, url, resource_group, subscription)
     target = ml.models.download(name, version, download_path=download_path)
-    files = sorted(str(f.relative_to(target)) for f in target.rglob("*") if f.is_file())
+    files = files_under(target)
     emit(
         {"name": name, "version": version, "download_path": str(target), "files": files},
         output,

@@ -33,8 +33,10 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def list_body(request: Request, page: Page[T], convert: Callable[[T], Any]) -> dict[str, Any]:
+def list_body(request: Request, page: Page[T], convert: Callable[[T], Any] | None = None) -> dict[str, Any]:
+    """``{value, next_link}`` of a list route; items as they are unless ``convert`` is given."""
     next_link = None
     if page.next_token:
         next_link = str(request.url.include_query_params(skip_token=page.next_token))
-    return {"value": [convert(item) for item in page.items], "next_link": next_link}
+    items = page.items if convert is None else [convert(item) for item in page.items]
+    return {"value": items, "next_link": next_link}

@@ -43,7 +43,7 @@ async def list_experiments(
         limit=top,
         page_token=skip_token,
     )
-    return list_body(request, page, lambda e: e)
+    return list_body(request, page)
 
 
 @router.get("/experiments/{name}", response_model=Experiment, openapi_extra=READ)
@@ -70,7 +70,7 @@ async def list_jobs(
         limit=top,
         page_token=skip_token,
     )
-    return list_body(request, page, lambda j: j)
+    return list_body(request, page)
 
 
 @router.get("/jobs/{name}", response_model=Job, openapi_extra=READ)
@@ -97,7 +97,7 @@ async def list_models(
         limit=top,
         page_token=skip_token,
     )
-    return list_body(request, page, lambda m: m)
+    return list_body(request, page)
 
 
 @router.post("/models/{name}/versions", status_code=201, response_model=Model, openapi_extra=WRITE)

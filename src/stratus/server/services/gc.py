@@ -10,18 +10,17 @@ from datetime import timedelta
 
 from stratus.errors import InvalidInputError
 from stratus.server.services.artifacts import ArtifactService
+from stratus.server.services.experiments import ARTIFACTS_SCHEME
 from stratus.server.services.users import parse_duration
 from stratus.store.base import ExperimentRecord, MetadataStore, WorkspaceRecord
 from stratus.tracking import now_ms
 
-ARTIFACT_SCHEME = "mlflow-artifacts:"
-
 
 def _prefix(uri: str) -> str | None:
     """The artifact-store prefix of an ``mlflow-artifacts:`` URI, else None (nothing Stratus holds)."""
-    if not uri.startswith(ARTIFACT_SCHEME):
+    if not uri.startswith(ARTIFACTS_SCHEME):
         return None
-    return uri.removeprefix(ARTIFACT_SCHEME).strip("/")
+    return uri.removeprefix(ARTIFACTS_SCHEME).strip("/")
 
 
 class GarbageCollector:

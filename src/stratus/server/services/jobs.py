@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from stratus.entities import CreationContext, Experiment, Job
 from stratus.entities.tracking import JOB_STATUS
 from stratus.server.services.experiments import ExperimentService, invalid
 from stratus.server.services.runs import RunService, json_number
 from stratus.store.base import ExperimentRecord, Page, RunRecord, WorkspaceRecord
+from stratus.tracking import every_page, from_ms
 
 # Azure ML job status -> MLflow run status, for --status filters.
 RUN_STATUS = {job: run for run, job in JOB_STATUS.items()}
 
 
 def _time(epoch_ms: int | None) -> datetime | None:
-    return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return None if epoch_ms is None else from_ms(epoch_ms)
 
 
 def experiment_entity(record: ExperimentRecord) -> Experiment:
@@ -109,11 +110,5 @@ class JobService:
         return job_entity(record, experiment.name)
 
     def _all_experiments(self, workspace: WorkspaceRecord, include_deleted: bool) -> list[ExperimentRecord]:
-        found: list[ExperimentRecord] = []
-        token: str | None = None
         view = "ALL" if include_deleted else "ACTIVE_ONLY"
-        while True:
-            page, token = self.experiments.search(workspace, view_type=view, page_token=token)
-            found += page
-            if not token:
-                return found
+        return every_page(lambda token: self.experiments.search(workspace, view_type=view, page_token=token))

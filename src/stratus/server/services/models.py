@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import UTC, datetime
 
 from stratus.entities import CreationContext, Model
-from stratus.errors import BadRequestError, ConflictError
+from stratus.errors import ConflictError
 from stratus.server.services.experiments import invalid
 from stratus.server.services.registry import RegistryQueries, RegistryService
 from stratus.store.base import ModelVersionRecord, Page, RegisteredModelRecord, WorkspaceRecord
+from stratus.tracking import every_page, from_ms
 
 TYPE_TAG = "stratus.type"
 STAGE_TAG = "stratus.stage"
@@ -24,10 +24,6 @@ PROPERTY_PREFIX = "stratus.property."
 MODEL_TYPES = ("mlflow_model", "custom_model")
 # Azure ML names a job's output folder azureml://jobs/<job>/outputs/artifacts/paths/<path>.
 _JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[0-9a-f]{32})/outputs/artifacts/paths/(?P<path>.+)$")
-
-
-def _time(epoch_ms: int) -> datetime:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
 
 
 def model_entity(record: ModelVersionRecord) -> Model:
@@ -52,9 +48,9 @@ def model_entity(record: ModelVersionRecord) -> Model:
         aliases=sorted(record.aliases),
         is_archived=record.tags.get(ARCHIVED_TAG) == "true",
         creation_context=CreationContext(
-            created_at=_time(record.creation_timestamp),
+            created_at=from_ms(record.creation_timestamp),
             created_by=record.user_id,
-            last_modified_at=_time(record.last_updated_timestamp),
+            last_modified_at=from_ms(record.last_updated_timestamp),
         ),
     )
 
@@ -93,20 +89,15 @@ class ModelAssetService:
         version_tags.update({PROPERTY_PREFIX + k: v for k, v in properties.items()})
         if stage:
             version_tags[STAGE_TAG] = stage
-        try:
-            record = self.registry.create_version(
-                workspace,
-                name,
-                source=source,
-                description=description,
-                tags=[{"key": k, "value": v} for k, v in version_tags.items()],
-                user_id=user_id,
-            )
-        except BadRequestError as exc:
-            if exc.field != "source":
-                raise
-            # MLflow calls it source; in a model asset it is the path.
-            raise invalid(exc.message.replace("source", "path"), "path") from None
+        record = self.registry.create_version(
+            workspace,
+            name,
+            source=source,
+            description=description,
+            tags=[{"key": k, "value": v} for k, v in version_tags.items()],
+            user_id=user_id,
+            source_field="path",  # MLflow's source is a model asset's path
+        )
         return model_entity(record)
 
     def _ensure_registered(self, workspace: WorkspaceRecord, name: str) -> None:
@@ -155,19 +146,16 @@ class ModelAssetService:
     ) -> list[ModelVersionRecord]:
         model = self.registry.get_model(workspace, name)
         escaped = model.name.replace("'", "\\'")
-        found: list[ModelVersionRecord] = []
-        token: str | None = None
-        while True:
-            page, token = self.queries.search_versions(
+        versions = every_page(
+            lambda token: self.queries.search_versions(
                 workspace,
                 filter_string=f"name = '{escaped}'",
                 max_results=None,
                 order_by=["version_number DESC"],
                 page_token=token,
             )
-            found += [v for v in page if include_archived or v.tags.get(ARCHIVED_TAG) != "true"]
-            if not token:
-                return found
+        )
+        return [v for v in versions if include_archived or v.tags.get(ARCHIVED_TAG) != "true"]
 
     def list_models(
         self,

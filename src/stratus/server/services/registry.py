@@ -14,7 +14,7 @@ from typing import Any
 from stratus.artifacts import UnsafePathError, canonicalize
 from stratus.errors import NotFoundError
 from stratus.server.services.artifacts import ArtifactService
-from stratus.server.services.experiments import decode_offset, encode_offset, invalid
+from stratus.server.services.experiments import ARTIFACTS_SCHEME, decode_offset, encode_offset, invalid
 from stratus.server.services.logged_models import LoggedModelService
 from stratus.server.services.runs import MAX_TAG_VALUE_LENGTH, RunService, check_key
 from stratus.store.base import MetadataStore, ModelVersionRecord, RegisteredModelRecord, WorkspaceRecord
@@ -91,14 +91,15 @@ class RegistryService:
         return record
 
     def resolve_source(
-        self, workspace: WorkspaceRecord, source: Any, run_id: Any
+        self, workspace: WorkspaceRecord, source: Any, run_id: Any, *, field: str = "source"
     ) -> tuple[str, str, str | None]:
-        """(source, storage location, run id) for an allowed source, else 400."""
+        """(source, storage location, run id) for an allowed source, else 400 naming ``field`` (MLflow's
+        ``source``; a model asset calls it ``path``)."""
         if not isinstance(source, str) or not source:
-            raise invalid("missing value for required parameter 'source'", "source")
+            raise invalid(f"missing value for required parameter '{field}'", field)
         if any(ch in source for ch in "?#;\\") or any(ord(ch) < 32 for ch in source):
             raise invalid(
-                "source must not carry a query, fragment, ';', backslash or control characters", "source"
+                f"{field} must not carry a query, fragment, ';', backslash or control characters", field
             )
         if source.startswith("models:/"):
             model = self.logged_models.get(workspace, source.removeprefix("models:/"))
@@ -106,29 +107,30 @@ class RegistryService:
         if source.startswith("runs:/"):
             run_part, _, path = source.removeprefix("runs:/").partition("/")
             run = self.runs.get(workspace, run_part)
-            location = run.artifact_uri + ("/" + self._safe(path) if path else "")
+            location = run.artifact_uri + ("/" + self._safe(path, field) if path else "")
             return source, location, run.run_id
-        if source.startswith("mlflow-artifacts:/"):
-            path = self._safe(source.removeprefix("mlflow-artifacts:").lstrip("/"))
-            location = f"mlflow-artifacts:/{path}"
+        if source.startswith(f"{ARTIFACTS_SCHEME}/"):
+            location = (
+                f"{ARTIFACTS_SCHEME}/{self._safe(source.removeprefix(ARTIFACTS_SCHEME).lstrip('/'), field)}"
+            )
             return location, location, str(run_id) if run_id else None
         # The workspace's own store named by its full URI (as mlflow's artifact_uri may spell it).
         root = self.artifacts.objects(workspace).uri.rstrip("/") + "/"
         if source.startswith(root):
-            location = f"mlflow-artifacts:/{self._safe(source.removeprefix(root))}"
+            location = f"{ARTIFACTS_SCHEME}/{self._safe(source.removeprefix(root), field)}"
             return location, location, str(run_id) if run_id else None
         raise invalid(
-            "source must be models:/<logged-model-id>, runs:/<run-id>/<path>, mlflow-artifacts:/<path> "
+            f"{field} must be models:/<logged-model-id>, runs:/<run-id>/<path>, mlflow-artifacts:/<path> "
             "or a URI under this workspace's artifact store",
-            "source",
+            field,
         )
 
     @staticmethod
-    def _safe(path: str) -> str:
+    def _safe(path: str, field: str) -> str:
         try:
             return canonicalize(path)
         except UnsafePathError as exc:
-            raise invalid(f"source path: {exc}", "source") from None
+            raise invalid(f"{field}: {exc}", field) from None
 
     def create_version(
         self,
@@ -141,9 +143,10 @@ class RegistryService:
         description: Any = None,
         tags: Any = None,
         user_id: str | None = None,
+        source_field: str = "source",
     ) -> ModelVersionRecord:
         model = self.get_model(workspace, name)
-        resolved, location, owner_run = self.resolve_source(workspace, source, run_id)
+        resolved, location, owner_run = self.resolve_source(workspace, source, run_id, field=source_field)
         if run_id:
             owner_run = self.runs.get(workspace, run_id).run_id  # a run_id given must be of this workspace
         if model_id:

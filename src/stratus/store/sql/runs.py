@@ -194,17 +194,9 @@ class SqlRunStore(SqlDomain, base.RunStore):
             ):
                 outputs[run_id].append((model_id, int(step)))
         return [
-            base.RunRecord(
-                run_id=row.run_id,
-                workspace_id=row.workspace_id,
-                experiment_id=experiment_id,
-                name=row.name,
-                user_id=row.user_id,
-                status=row.status,
-                start_time=int(row.start_time),
-                end_time=None if row.end_time is None else int(row.end_time),
-                lifecycle_stage=row.lifecycle_stage,
-                artifact_uri=row.artifact_uri,
+            _run_record(
+                row,
+                experiment_id,
                 metrics=latest[row.run_id],
                 params=params[row.run_id],
                 tags=tags[row.run_id],
@@ -402,21 +394,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
         if deleted_before is not None:
             query = query.where(when < deleted_before)
         with self._tx() as session:
-            return [
-                base.RunRecord(
-                    run_id=row.run_id,
-                    workspace_id=row.workspace_id,
-                    experiment_id=int(experiment_id),
-                    name=row.name,
-                    user_id=row.user_id,
-                    status=row.status,
-                    start_time=int(row.start_time),
-                    end_time=None if row.end_time is None else int(row.end_time),
-                    lifecycle_stage=row.lifecycle_stage,
-                    artifact_uri=row.artifact_uri,
-                )
-                for row, experiment_id in session.execute(query)
-            ]
+            return [_run_record(row, int(experiment_id)) for row, experiment_id in session.execute(query)]
 
     def purge(self, workspace_id: str, run_ids: Sequence[str]) -> int:
         removed = 0
@@ -560,6 +538,23 @@ def _latest_upsert(session: Session) -> Any:
 def _chunks(ids: list[T], size: int = 500) -> list[list[T]]:
     """Bounded ``IN`` lists (SQLite caps bound parameters)."""
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _run_record(row: Any, experiment_id: int, **data: Any) -> base.RunRecord:
+    """A run from its row (an ORM row or plain columns); ``data`` adds metrics, params, tags, inputs..."""
+    return base.RunRecord(
+        run_id=row.run_id,
+        workspace_id=row.workspace_id,
+        experiment_id=experiment_id,
+        name=row.name,
+        user_id=row.user_id,
+        status=row.status,
+        start_time=int(row.start_time),
+        end_time=None if row.end_time is None else int(row.end_time),
+        lifecycle_stage=row.lifecycle_stage,
+        artifact_uri=row.artifact_uri,
+        **data,
+    )
 
 
 def _dataset(row: DatasetRow) -> base.DatasetRecord:

@@ -227,6 +227,10 @@ async def metric_history(request: Request) -> JSONResponse:
     return ok(body)
 
 
+def _points_of_runs(points: list[tuple[str, MetricPoint]]) -> dict[str, Any]:
+    return {"metrics": [{**metric_json(p), "run_id": run_id} for run_id, p in points]}
+
+
 async def metric_history_bulk_interval(request: Request) -> JSONResponse:
     params = await read_params(request)
     points = await call(
@@ -238,7 +242,7 @@ async def metric_history_bulk_interval(request: Request) -> JSONResponse:
         end_step=params.get("end_step"),
         max_results=params.get("max_results"),
     )
-    return ok({"metrics": [{**metric_json(p), "run_id": run_id} for run_id, p in points]})
+    return ok(_points_of_runs(points))
 
 
 async def metric_history_bulk(request: Request) -> JSONResponse:
@@ -250,7 +254,7 @@ async def metric_history_bulk(request: Request) -> JSONResponse:
         params.get("metric_key"),
         max_results=params.get("max_results"),
     )
-    return ok({"metrics": [{**metric_json(p), "run_id": run_id} for run_id, p in points]})
+    return ok(_points_of_runs(points))
 
 
 async def search_runs(request: Request) -> JSONResponse:
