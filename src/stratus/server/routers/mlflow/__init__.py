@@ -18,8 +18,10 @@ from fastapi.responses import JSONResponse
 
 from stratus.entities.roles import Permission
 from stratus.errors import BadRequestError
-from stratus.server.authz import SecuredRoute, requires
+from stratus.server.authz import SecuredRoute, requires, server_state
+from stratus.server.routers._common import call
 from stratus.server.services.workspaces import DEFAULT_WORKSPACE
+from stratus.server.state import ServerState
 from stratus.store.base import WorkspaceRecord
 
 # Also matches the ajax-api trees and /api/2.0/mlflow-artifacts.
@@ -156,3 +158,21 @@ def tag_dict(params: dict[str, Any], key: str = "tags") -> dict[str, str]:
             code="INVALID_PARAMETER_VALUE",
         )
     return {str(t.get("key")): str(t.get("value", "")) for t in value}
+
+
+def forward(
+    use_case: Callable[[ServerState], Callable[..., Any]],
+    *fields: str,
+    reply: Callable[[Any], dict[str, Any]] | None = None,
+) -> Endpoint:
+    """The endpoint of a use case that takes the workspace and request ``fields`` in order, and answers
+    ``reply(result)`` (``{}`` without ``reply``): what most MLflow handlers are, written once."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        params = await read_params(request)
+        result = await call(
+            use_case(server_state(request)), workspace_of(request), *(params.get(f) for f in fields)
+        )
+        return ok(None if reply is None else reply(result))
+
+    return endpoint

@@ -10,7 +10,15 @@ from fastapi.responses import JSONResponse
 from stratus.entities.roles import Permission
 from stratus.server.authz import server_state
 from stratus.server.routers._common import call
-from stratus.server.routers.mlflow import add_mlflow_route, mlflow_router, ok, read_params, text, workspace_of
+from stratus.server.routers.mlflow import (
+    add_mlflow_route,
+    forward,
+    mlflow_router,
+    ok,
+    read_params,
+    text,
+    workspace_of,
+)
 from stratus.store.base import ModelVersionRecord, RegisteredModelRecord
 
 router = mlflow_router()
@@ -113,113 +121,6 @@ def _as_list(value: Any) -> list[Any] | None:
     return value if isinstance(value, list) else [value]
 
 
-async def get_latest_versions(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    versions = await call(
-        server_state(request).registry_queries.latest_versions, workspace_of(request), params.get("name")
-    )
-    return ok({"model_versions": [model_version_json(v) for v in versions]} if versions else {})
-
-
-async def update_registered_model(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    record = await call(
-        server_state(request).registry_queries.update_model,
-        workspace_of(request),
-        params.get("name"),
-        params.get("description"),
-    )
-    return ok({"registered_model": registered_model_json(record)})
-
-
-async def rename_registered_model(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    record = await call(
-        server_state(request).registry_queries.rename_model,
-        workspace_of(request),
-        params.get("name"),
-        params.get("new_name"),
-    )
-    return ok({"registered_model": registered_model_json(record)})
-
-
-async def delete_registered_model(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(server_state(request).registry_queries.delete_model, workspace_of(request), params.get("name"))
-    return ok()
-
-
-async def set_registered_model_tag(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(
-        server_state(request).registry_queries.set_tag,
-        workspace_of(request),
-        params.get("name"),
-        params.get("key"),
-        params.get("value"),
-    )
-    return ok()
-
-
-async def delete_registered_model_tag(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(
-        server_state(request).registry_queries.delete_tag,
-        workspace_of(request),
-        params.get("name"),
-        params.get("key"),
-    )
-    return ok()
-
-
-async def update_model_version(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    record = await call(
-        server_state(request).registry_queries.update_version,
-        workspace_of(request),
-        params.get("name"),
-        params.get("version"),
-        params.get("description"),
-    )
-    return ok({"model_version": model_version_json(record)})
-
-
-async def delete_model_version(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(
-        server_state(request).registry_queries.delete_version,
-        workspace_of(request),
-        params.get("name"),
-        params.get("version"),
-    )
-    return ok()
-
-
-async def set_model_version_tag(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(
-        server_state(request).registry_queries.set_tag,
-        workspace_of(request),
-        params.get("name"),
-        params.get("key"),
-        params.get("value"),
-        params.get("version"),
-    )
-    return ok()
-
-
-async def delete_model_version_tag(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(
-        server_state(request).registry_queries.delete_tag,
-        workspace_of(request),
-        params.get("name"),
-        params.get("key"),
-        params.get("version"),
-    )
-    return ok()
-
-
 async def create_model_version(request: Request) -> JSONResponse:
     params = await read_params(request)
     record = await call(
@@ -236,61 +137,44 @@ async def create_model_version(request: Request) -> JSONResponse:
     return ok({"model_version": model_version_json(record)})
 
 
-async def get_model_version(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    record = await call(
-        server_state(request).registry.get_version,
-        workspace_of(request),
-        params.get("name"),
-        params.get("version"),
-    )
-    return ok({"model_version": model_version_json(record)})
+def _registered_model(record: RegisteredModelRecord) -> dict[str, Any]:
+    return {"registered_model": registered_model_json(record)}
 
 
-async def get_download_uri(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    record = await call(
-        server_state(request).registry.get_version,
-        workspace_of(request),
-        params.get("name"),
-        params.get("version"),
-    )
-    return ok({"artifact_uri": record.storage_location})
+def _model_version(record: ModelVersionRecord) -> dict[str, Any]:
+    return {"model_version": model_version_json(record)}
 
 
-async def set_alias(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(
-        server_state(request).registry.set_alias,
-        workspace_of(request),
-        params.get("name"),
-        params.get("alias"),
-        params.get("version"),
-    )
-    return ok()
+def _versions(records: list[ModelVersionRecord]) -> dict[str, Any]:
+    return {"model_versions": [model_version_json(v) for v in records]} if records else {}
 
 
-async def get_by_alias(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    record = await call(
-        server_state(request).registry.get_by_alias,
-        workspace_of(request),
-        params.get("name"),
-        params.get("alias"),
-    )
-    return ok({"model_version": model_version_json(record)})
-
-
-async def delete_alias(request: Request) -> JSONResponse:
-    params = await read_params(request)
-    await call(
-        server_state(request).registry.delete_alias,
-        workspace_of(request),
-        params.get("name"),
-        params.get("alias"),
-    )
-    return ok()
-
+get_latest_versions = forward(lambda s: s.registry_queries.latest_versions, "name", reply=_versions)
+update_registered_model = forward(
+    lambda s: s.registry_queries.update_model, "name", "description", reply=_registered_model
+)
+rename_registered_model = forward(
+    lambda s: s.registry_queries.rename_model, "name", "new_name", reply=_registered_model
+)
+delete_registered_model = forward(lambda s: s.registry_queries.delete_model, "name")
+set_registered_model_tag = forward(lambda s: s.registry_queries.set_tag, "name", "key", "value")
+delete_registered_model_tag = forward(lambda s: s.registry_queries.delete_tag, "name", "key")
+update_model_version = forward(
+    lambda s: s.registry_queries.update_version, "name", "version", "description", reply=_model_version
+)
+delete_model_version = forward(lambda s: s.registry_queries.delete_version, "name", "version")
+set_model_version_tag = forward(lambda s: s.registry_queries.set_tag, "name", "key", "value", "version")
+delete_model_version_tag = forward(lambda s: s.registry_queries.delete_tag, "name", "key", "version")
+get_model_version = forward(lambda s: s.registry.get_version, "name", "version", reply=_model_version)
+get_download_uri = forward(
+    lambda s: s.registry.get_version,
+    "name",
+    "version",
+    reply=lambda record: {"artifact_uri": record.storage_location},
+)
+set_alias = forward(lambda s: s.registry.set_alias, "name", "alias", "version")
+get_by_alias = forward(lambda s: s.registry.get_by_alias, "name", "alias", reply=_model_version)
+delete_alias = forward(lambda s: s.registry.delete_alias, "name", "alias")
 
 P = Permission
 for method, path, endpoint, permission in (
