@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from stratus._version import __version__
-from stratus.cli import access, experiment, gc, job, login, mlflow, model, server, workspace
+from stratus.cli import access, experiment, gc, job, login, mlflow, model, secret, server, workspace
 
 app = typer.Typer(
     name="stratus",
@@ -24,6 +24,7 @@ app.add_typer(mlflow.app, name="mlflow")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(job.app, name="job")
 app.add_typer(model.app, name="model")
+app.add_typer(secret.app, name="secret")
 app.command("login")(login.login)
 app.command("gc")(gc.gc)
 

@@ -14,6 +14,7 @@ from stratus.client.operations import (
     JobOperations,
     ModelOperations,
     RoleAssignmentOperations,
+    SecretOperations,
     TokenOperations,
     UserOperations,
     WorkspaceOperations,
@@ -65,6 +66,7 @@ class MLClient:
         self.experiments = ExperimentOperations(self._transport, self.workspace_name)
         self.jobs = JobOperations(self._transport, self.workspace_name, files)
         self.models = ModelOperations(self._transport, self.workspace_name, files)
+        self.secrets = SecretOperations(self._transport, self.workspace_name)
 
     @classmethod
     def from_config(

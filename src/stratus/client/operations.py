@@ -13,6 +13,7 @@ from stratus.client._artifacts import ArtifactTransfer, artifact_path
 from stratus.client._http import Transport
 from stratus.entities import AccessToken, AuditEvent, Experiment, Job, Model, RoleAssignment, User, Workspace
 from stratus.entities._base import Entity
+from stratus.entities.secrets import Secret
 from stratus.errors import InvalidInputError
 from stratus.specs.model import REMOTE_PREFIXES
 
@@ -257,3 +258,20 @@ class ModelOperations(_Operations):
 
     def restore(self, name: str, version: str | int) -> Model:
         return self._entity(Model, "POST", self._path(name, f"/{_q(str(version))}/restore"))
+
+
+class SecretOperations(_Operations):
+    """The workspace's key vault: values go in and are never read back."""
+
+    def _path(self, name: str | None = None) -> str:
+        base = f"/api/v1/workspaces/{_q(self._workspace)}/secrets"
+        return base if name is None else f"{base}/{_q(name)}"
+
+    def set(self, name: str, value: str) -> Secret:
+        return self._entity(Secret, "PUT", self._path(name), json={"value": value})
+
+    def list(self) -> Iterator[Secret]:
+        return self._entities(Secret, self._path())
+
+    def delete(self, name: str) -> None:
+        self._transport.request("DELETE", self._path(name))

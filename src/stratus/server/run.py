@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from stratus.config import LOOPBACK_HOSTS, Settings
+from stratus.secrets.redact import RedactingFilter
 from stratus.server.app import create_app
 from stratus.server.state import StartupError, bootstrap, prepare_home
 
@@ -60,8 +61,9 @@ def configure_logging(settings: Settings) -> Path:
     root.setLevel(logging.INFO)
     for existing in list(root.handlers):
         root.removeHandler(existing)
-    root.addHandler(handler)
-    root.addHandler(console)
+    for target in (handler, console):
+        target.addFilter(RedactingFilter())
+        root.addHandler(target)
     return log_file
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from stratus._files import write_private
 from stratus.config import Settings
 from stratus.secrets import master_key
+from stratus.secrets.vault import KeyVault
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.experiments import ExperimentService
@@ -24,6 +25,7 @@ from stratus.server.services.logged_models import LoggedModelService
 from stratus.server.services.models import ModelAssetService
 from stratus.server.services.registry import RegistryQueries, RegistryService
 from stratus.server.services.runs import RunService
+from stratus.server.services.secrets import SecretService
 from stratus.server.services.users import UserService
 from stratus.server.services.workspaces import WorkspaceService
 from stratus.store.base import MetadataStore
@@ -57,6 +59,8 @@ class ServerState:
     logged_models: LoggedModelService = field(init=False)
     registry: RegistryService = field(init=False)
     registry_queries: RegistryQueries = field(init=False)
+    vault: KeyVault = field(init=False)
+    secrets: SecretService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.store, cache_seconds=self.settings.auth_cache_seconds)
@@ -71,6 +75,8 @@ class ServerState:
         self.jobs = JobService(self.experiments, self.runs)
         self.models = ModelAssetService(self.registry, self.registry_queries)
         self.gc = GarbageCollector(self.store, self.artifact_objects)
+        self.vault = KeyVault(self.store, self.master_key)
+        self.secrets = SecretService(self.store, self.vault)
 
     def close(self) -> None:
         self.runs.read_ahead.close()

@@ -124,3 +124,7 @@ class GarbageReport(BaseModel):
     experiments: list[str]
     kept: list[dict[str, str]]
     artifact_objects: int
+
+
+class SecretValue(Request):
+    value: str = Field(max_length=25 * 1024, description="The secret's value; it is never returned")

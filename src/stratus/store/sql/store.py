@@ -586,10 +586,12 @@ _INITIALISED = "initialised_at"
 class SqlMetadataStore(base.MetadataStore):
     def __init__(self, engine: Engine) -> None:
         # These build on SqlDomain from this module.
+        from stratus.store.sql.assets import SqlAssetStore, SqlDatastoreStore
         from stratus.store.sql.logged_models import SqlLoggedModelStore
         from stratus.store.sql.registry import SqlRegistryStore
         from stratus.store.sql.runs import SqlRunStore
         from stratus.store.sql.tracking import SqlExperimentStore
+        from stratus.store.sql.vault import SqlSecretStore
 
         self.engine = engine
         sessions = sessionmaker(engine, expire_on_commit=False)
@@ -603,6 +605,9 @@ class SqlMetadataStore(base.MetadataStore):
         self.runs = SqlRunStore(sessions)
         self.logged_models = SqlLoggedModelStore(sessions)
         self.registry = SqlRegistryStore(sessions)
+        self.secrets = SqlSecretStore(sessions)
+        self.datastores = SqlDatastoreStore(sessions)
+        self.assets = SqlAssetStore(sessions)
         self.settings = SqlSettingsStore(sessions)
 
     def ping(self) -> None:

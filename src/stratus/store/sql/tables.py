@@ -354,3 +354,82 @@ class RegisteredModelAliasRow(Base):
     )
     alias: Mapped[str] = mapped_column(String(256), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+
+
+class WorkspaceDataKeyRow(Base):
+    __tablename__ = "workspace_data_keys"
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    wrapped_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class SecretRow(Base):
+    __tablename__ = "secrets"
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(300))
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class DatastoreRow(Base):
+    __tablename__ = "datastores"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(256))
+    type: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    credentials_type: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AssetVersionRow(Base):
+    __tablename__ = "asset_versions"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "name", "version"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(256))
+    version: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AssetLineageRow(Base):
+    __tablename__ = "asset_lineage"
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("asset_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime]
+
+
+class EnvironmentLockRow(Base):
+    __tablename__ = "environment_locks"
+    spec_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    python_version: Mapped[str] = mapped_column(String(16))
+    lock_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -1,0 +1,87 @@
+"""``stratus secret``: the workspace's key vault. Values are read from a file or stdin, never from a flag
+(flags end up in shell history and process lists), and are never printed."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stratus.cli._common import (
+    OutputFormat,
+    OutputOpt,
+    ResourceGroupOpt,
+    SubscriptionOpt,
+    UrlOpt,
+    WorkspaceOpt,
+    client,
+    emit,
+    handle_errors,
+)
+
+app = typer.Typer(help="Secrets of the workspace's key vault (values are write-only).", no_args_is_help=True)
+COLUMNS = ("name", "creation_context.created_by", "creation_context.last_modified_at")
+NameOpt = Annotated[str, typer.Option("--name", "-n", help="Secret name")]
+
+
+def _read_value(value_file: Path | None) -> str:
+    if value_file is not None:
+        try:
+            text = value_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise typer.BadParameter(
+                f"cannot read {value_file}: {exc.strerror}", param_hint="--value-file"
+            ) from None
+        return text.removesuffix("\n").removesuffix("\r")
+    if sys.stdin.isatty():
+        return getpass.getpass("Secret value (hidden): ")
+    return sys.stdin.read().removesuffix("\n").removesuffix("\r")
+
+
+@app.command("set")
+@handle_errors
+def set_(
+    name: NameOpt,
+    value_file: Annotated[
+        Path | None, typer.Option("--value-file", help="File holding the value; default: stdin")
+    ] = None,
+    workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Create or replace a secret; the value comes from --value-file, stdin, or a hidden prompt."""
+    value = _read_value(value_file)
+    if not value:
+        raise typer.BadParameter("the secret value is empty", param_hint="--value-file")
+    emit(client(workspace_name, url, resource_group, subscription).secrets.set(name, value), output, COLUMNS)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """List secret names (values are never shown)."""
+    emit(list(client(workspace_name, url, resource_group, subscription).secrets.list()), output, COLUMNS)
+
+
+@app.command("delete")
+@handle_errors
+def delete(
+    name: NameOpt,
+    workspace_name: WorkspaceOpt = None,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Delete a secret."""
+    client(workspace_name, url, resource_group, subscription).secrets.delete(name)
