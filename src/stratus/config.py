@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = 2.0
     # Artifact uploads stream to the store and are not held to the JSON limit; None means no limit.
     max_upload_bytes: int | None = None
+    # Folders under which Owners may create ``type: local`` datastores (os.pathsep-separated); none by
+    # default, and never the server's home.
+    local_datastore_roots: str = ""
+    # The environment cache (the container-registry analogue): built virtualenvs keyed by spec hash.
+    env_cache: Path | None = None
 
     @property
     def resolved_home(self) -> Path:
@@ -52,6 +58,14 @@ class Settings(BaseSettings):
     @property
     def master_key_path(self) -> Path:
         return self.resolved_home / "master.key"
+
+    @property
+    def local_datastore_root_paths(self) -> list[Path]:
+        return [Path(p).expanduser() for p in self.local_datastore_roots.split(os.pathsep) if p.strip()]
+
+    @property
+    def resolved_env_cache(self) -> Path:
+        return (self.env_cache or self.resolved_home / "envs").expanduser()
 
     @property
     def logs_dir(self) -> Path:

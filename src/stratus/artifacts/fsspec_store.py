@@ -170,6 +170,9 @@ class FsspecArtifactStore(ArtifactStore):
         # Count what a listing showed: names no method can address are swept but were never objects.
         return sum(1 for name in names if is_canonical(self._relative(name) or ""))
 
+    def filesystem(self) -> tuple[Any, str]:
+        return self._fs, self._root
+
     def _sub(self, key: str) -> ArtifactStore:
         return FsspecArtifactStore(
             self._fs, join(self._root, key), protocol=self._protocol, block_size=self._block_size

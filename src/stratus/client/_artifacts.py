@@ -8,6 +8,7 @@ stderr) shows bytes when ``show_progress`` is on.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -97,22 +98,59 @@ class ArtifactTransfer:
                 written.append(target)
         return written
 
-    def upload(self, source: Path, prefix: str) -> int:
-        """A file, or a folder's files (recursively), to ``prefix``; returns the number of files."""
+    def upload(self, source: Path, prefix: str, *, quiet_below: tuple[int, float] | None = None) -> int:
+        """A file, or a folder's files (recursively), to ``prefix``; returns the number of files.
+
+        ``quiet_below=(bytes, seconds)`` shows the bar only for uploads of at least that many bytes or,
+        for smaller ones, once they have taken that long (a bar flashing by for a small file is noise).
+        """
         files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
         if not files:
             raise InvalidInputError(f"{source} holds no files to upload", field="path")
         root = source.parent if source.is_file() else source
-        with _progress(self._show_progress) as progress:
-            task = progress.add_task("upload", total=sum(f.stat().st_size for f in files))
+        total = sum(f.stat().st_size for f in files)
+        meter = _Meter(_progress(self._show_progress), total, quiet_below)
+        try:
             for local in files:
                 remote = f"{prefix.strip('/')}/{local.relative_to(root).as_posix()}"
-                self._transport.request_raw("PUT", self._url(remote), content=_chunks(local, progress, task))
+                self._transport.request_raw("PUT", self._url(remote), content=_chunks(local, meter))
+        finally:
+            meter.stop()
         return len(files)
 
 
-def _chunks(path: Path, progress: Progress, task: Any) -> Iterator[bytes]:
+class _Meter:
+    """A progress bar over ``total`` bytes that starts at once, or only when the work turns out slow."""
+
+    def __init__(self, progress: Progress, total: int, quiet_below: tuple[int, float] | None) -> None:
+        self._progress = progress
+        self._total = total
+        self._done = 0
+        self._started_at = time.monotonic()
+        self._task: Any = None
+        self._patience = None if quiet_below is None or total >= quiet_below[0] else quiet_below[1]
+        if self._patience is None:
+            self._start()
+
+    def _start(self) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task("upload", total=self._total, completed=self._done)
+
+    def advance(self, size: int) -> None:
+        self._done += size
+        if self._task is None and self._patience is not None:
+            if time.monotonic() - self._started_at >= self._patience:
+                self._start()
+            return
+        self._progress.advance(self._task, size)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._progress.stop()
+
+
+def _chunks(path: Path, meter: _Meter) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
-            progress.advance(task, len(chunk))
+            meter.advance(len(chunk))
             yield chunk

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from stratus.client import profile
 from stratus.client._artifacts import ArtifactTransfer
 from stratus.client._http import Transport
+from stratus.client.assets import DataOperations, DatastoreOperations, EnvironmentOperations
 from stratus.client.operations import (
     AuditOperations,
     ExperimentOperations,
@@ -67,6 +68,9 @@ class MLClient:
         self.jobs = JobOperations(self._transport, self.workspace_name, files)
         self.models = ModelOperations(self._transport, self.workspace_name, files)
         self.secrets = SecretOperations(self._transport, self.workspace_name)
+        self.datastores = DatastoreOperations(self._transport, self.workspace_name)
+        self.data = DataOperations(self._transport, self.workspace_name, files)
+        self.environments = EnvironmentOperations(self._transport, self.workspace_name, files)
 
     @classmethod
     def from_config(

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from stratus._version import __version__
 from stratus.server.errors import install_error_handlers
 from stratus.server.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestGuardMiddleware
-from stratus.server.routers import access, meta, secrets, tracking, workspaces
+from stratus.server.routers import access, assets, environments, meta, secrets, tracking, workspaces
 from stratus.server.routers.mlflow import experiments as mlflow_experiments
 from stratus.server.routers.mlflow import logged_models as mlflow_logged_models
 from stratus.server.routers.mlflow import registry as mlflow_registry
@@ -40,6 +40,8 @@ def create_app(state: ServerState) -> FastAPI:
         access.router,
         tracking.router,
         secrets.router,
+        assets.router,
+        environments.router,
         mlflow_experiments.router,
         mlflow_runs.router,
         mlflow_logged_models.router,

@@ -14,10 +14,14 @@ from sqlalchemy.exc import OperationalError
 
 from stratus._files import write_private
 from stratus.config import Settings
+from stratus.environments import EnvironmentCache
 from stratus.secrets import master_key
 from stratus.secrets.vault import KeyVault
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
+from stratus.server.services.data import DataAssetService
+from stratus.server.services.datastores import DatastoreService
+from stratus.server.services.environments import EnvironmentService
 from stratus.server.services.experiments import ExperimentService
 from stratus.server.services.gc import GarbageCollector
 from stratus.server.services.jobs import JobService
@@ -61,6 +65,9 @@ class ServerState:
     registry_queries: RegistryQueries = field(init=False)
     vault: KeyVault = field(init=False)
     secrets: SecretService = field(init=False)
+    datastores: DatastoreService = field(init=False)
+    data: DataAssetService = field(init=False)
+    environments: EnvironmentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.store, cache_seconds=self.settings.auth_cache_seconds)
@@ -77,9 +84,17 @@ class ServerState:
         self.gc = GarbageCollector(self.store, self.artifact_objects)
         self.vault = KeyVault(self.store, self.master_key)
         self.secrets = SecretService(self.store, self.vault)
+        self.datastores = DatastoreService(
+            self.store, self.vault, self.artifact_objects, self.auth, self.settings
+        )
+        self.data = DataAssetService(self.store, self.datastores)
+        self.environments = EnvironmentService(
+            self.store, self.vault, self.auth, EnvironmentCache(self.settings.resolved_env_cache)
+        )
 
     def close(self) -> None:
         self.runs.read_ahead.close()
+        self.environments.close()
         self.store.close()
 
 

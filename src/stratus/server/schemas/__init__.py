@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -128,3 +129,27 @@ class GarbageReport(BaseModel):
 
 class SecretValue(Request):
     value: str = Field(max_length=25 * 1024, description="The secret's value; it is never returned")
+
+
+class AssetUpdate(Request):
+    description: str | None = Field(default=None, max_length=5000)
+    tags: dict[str, str] | None = None
+
+
+class LineageLink(BaseModel):
+    job_name: str
+    direction: str
+    at: datetime
+
+
+class Lineage(BaseModel):
+    value: list[LineageLink]
+
+
+class DataFile(BaseModel):
+    path: str
+    size: int
+
+
+class DataFileList(BaseModel):
+    value: list[DataFile]

@@ -1,0 +1,20 @@
+"""Tabular data: MLTable files, tabular files and folders, and profiles, over fsspec filesystems."""
+
+from stratus.data.mltable import MLTABLE_FILE, PATH_COLUMN, MLTable, load_mltable, read_mltable
+from stratus.data.profile import profile_frame, profile_table
+from stratus.data.tabular import count_rows, is_tabular, read_folder, read_table, table_format
+
+__all__ = [
+    "MLTABLE_FILE",
+    "PATH_COLUMN",
+    "MLTable",
+    "count_rows",
+    "is_tabular",
+    "load_mltable",
+    "profile_frame",
+    "profile_table",
+    "read_folder",
+    "read_mltable",
+    "read_table",
+    "table_format",
+]

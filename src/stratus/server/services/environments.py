@@ -1,0 +1,337 @@
+"""Environments: versioned specs, built with uv into the cache keyed by the spec's hash.
+
+Every form becomes one build plan (``stratus.environments``): ``image`` + ``conda_file`` (the image is
+recorded; the conda file's Python and packages are what get built, since jobs run as local processes),
+a bare ``image`` (a plain Python with mlflow-skinny), the native ``python`` + ``pip`` form, and curated
+names. A Docker ``build`` context is registered and built only where a Docker engine answers.
+
+Builds run on a small pool in the background; one spec is built once (a future per hash here, the cache's
+file lock across processes). The first succeeded build's lock is recorded in the database, and later
+builds of the same hash, on any server sharing it, install exactly that lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from stratus.entities._base import CreationContext
+from stratus.entities.assets import Environment
+from stratus.entities.roles import Permission
+from stratus.environments import (
+    BuildPlan,
+    EnvironmentBuildError,
+    EnvironmentCache,
+    docker_available,
+    plan_from_conda,
+    plan_from_pip,
+    resolve_curated,
+)
+from stratus.environments.builder import BUILDING, FAILED, SUCCEEDED
+from stratus.errors import InvalidInputError, NotFoundError
+from stratus.secrets.vault import KeyVault
+from stratus.server.services.auth import AuthService
+from stratus.server.services.context import Caller
+from stratus.server.services.versioned import VersionedAssets
+from stratus.specs import environment_to_fields
+from stratus.store.base import AssetVersionRecord, MetadataStore, WorkspaceRecord
+
+log = logging.getLogger(__name__)
+KIND = "environment"
+REGISTERED = "Registered"
+NOT_BUILDABLE = "NotBuildable"
+CURATED_PREFIX = "AzureML-"
+BUILD_WORKERS = 2
+
+
+def plan_for(environment: Environment, origin: str) -> BuildPlan | None:
+    """The build plan of a spec; ``None`` for a Docker build context (built by Docker, not uv)."""
+    if environment.build is not None:
+        return None
+    if environment.python is not None or environment.pip:
+        return plan_from_pip(environment.python, environment.pip, origin=origin, field="pip")
+    if isinstance(environment.conda_file, dict):
+        return plan_from_conda(environment.conda_file, origin=origin)
+    if isinstance(environment.conda_file, str):
+        raise InvalidInputError("conda_file must be sent inline (the SDK reads the file)", field="conda_file")
+    return plan_from_pip(None, [], origin=origin)  # a bare image: Python and mlflow-skinny
+
+
+class EnvironmentService(VersionedAssets[Environment]):
+    def __init__(
+        self, store: MetadataStore, vault: KeyVault, auth: AuthService, cache: EnvironmentCache
+    ) -> None:
+        super().__init__(store, KIND, "environment", self._entity)
+        self._vault = vault
+        self._auth = auth
+        self.cache = cache
+        self._builds: dict[str, Future[Any]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=BUILD_WORKERS, thread_name_prefix="env-build")
+        self._docker: bool | None = None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def docker_available(self) -> bool:
+        if self._docker is None:
+            self._docker = docker_available()
+        return self._docker
+
+    # -- entities --------------------------------------------------------------------------------
+    def _status(self, details: dict[str, Any]) -> str:
+        spec_hash = details.get("spec_hash")
+        if details.get("form") == "build":
+            return REGISTERED if self.docker_available() else NOT_BUILDABLE
+        if not spec_hash:
+            return REGISTERED
+        with self._lock:
+            running = spec_hash in self._builds and not self._builds[spec_hash].done()
+        if running:
+            return BUILDING
+        status = self.cache.get_status(spec_hash)
+        if status is None:
+            return REGISTERED
+        return status.state if status.state in (SUCCEEDED, FAILED, BUILDING) else REGISTERED
+
+    def _entity(self, record: AssetVersionRecord) -> Environment:
+        details = record.details
+        fields = {k: v for k, v in record.spec.items() if k != "name"}
+        spec_hash = details.get("spec_hash")
+        lock = self._store.assets.get_lock(spec_hash) if spec_hash else None
+        status = self._status(details)
+        failure = self.cache.get_status(spec_hash) if spec_hash and status == FAILED else None
+        return Environment(
+            **fields,
+            name=record.name,
+            version=record.version,
+            description=record.description,
+            tags=record.tags,
+            properties=record.properties,
+            id=record.id,
+            status=status,
+            build_error=failure.error if failure else None,
+            spec_hash=details.get("spec_hash"),
+            python_version=lock.python_version if lock else details.get("python"),
+            lock_available=lock is not None,
+            is_archived=record.archived,
+            creation_context=CreationContext(
+                created_at=record.created_at,
+                created_by=record.created_by,
+                last_modified_at=record.updated_at,
+                last_modified_by=record.updated_by,
+            ),
+        )
+
+    # -- create and read -------------------------------------------------------------------------
+    def create(self, caller: Caller, workspace: WorkspaceRecord, environment: Environment) -> Environment:
+        if environment.name.startswith(CURATED_PREFIX):
+            raise InvalidInputError(
+                f"names starting with {CURATED_PREFIX} are Azure's curated environments; choose another name",
+                field="name",
+            )
+        plan = plan_for(environment, f"environment {environment.name}")
+        details: dict[str, Any] = {"form": "build" if plan is None else "plan"}
+        if plan is not None:
+            details.update(spec_hash=plan.spec_hash, python=plan.python, plan=plan.to_dict())
+        spec = environment_to_fields(environment)
+        spec.pop("name", None)
+        spec.pop("version", None)
+        record = self._store.assets.create_version(
+            workspace.id,
+            KIND,
+            environment.name,
+            environment.version,
+            spec={k: v for k, v in spec.items() if k not in ("description", "tags", "properties")},
+            details=details,
+            description=environment.description,
+            tags=dict(environment.tags),
+            properties=dict(environment.properties),
+            actor=caller.user_name,
+        )
+        return self._entity(record)
+
+    def record(
+        self, workspace: WorkspaceRecord, name: str, version: str | None, label: str | None = None
+    ) -> AssetVersionRecord:
+        """Registered versions first; an ``AzureML-<name>`` that is not registered is a curated one."""
+        try:
+            return super().record(workspace, name, version, label)
+        except NotFoundError:
+            curated = resolve_curated(name) if name.startswith(CURATED_PREFIX) else None
+            if curated is None:
+                raise
+            return self._curated_record(workspace, name, curated[1])
+
+    def _curated_record(self, workspace: WorkspaceRecord, name: str, plan: BuildPlan) -> AssetVersionRecord:
+        from datetime import UTC, datetime
+
+        epoch = datetime(2024, 1, 1, tzinfo=UTC)
+        return AssetVersionRecord(
+            id=f"curated:{name}",
+            workspace_id=workspace.id,
+            kind=KIND,
+            name=name,
+            version="1",
+            seq=1,
+            spec={"python": plan.python, "pip": list(plan.requirements)},
+            details={
+                "form": "plan",
+                "spec_hash": plan.spec_hash,
+                "python": plan.python,
+                "plan": plan.to_dict(),
+            },
+            description=plan.origin,
+            tags={"curated": "true"},
+            properties={},
+            archived=False,
+            created_at=epoch,
+            created_by="azureml",
+            updated_at=epoch,
+            updated_by="azureml",
+        )
+
+    def resolve_reference(self, workspace: WorkspaceRecord, reference: str) -> Environment:
+        """``azureml:name:version``, ``azureml:name@latest``, ``name:version``, or a curated reference such as
+        ``azureml://registries/azureml/environments/sklearn-1.5/labels/latest``."""
+        curated = resolve_curated(reference)
+        if curated is not None:
+            return self.get(workspace, f"{CURATED_PREFIX}{curated[0]}", None, "latest")
+        text = reference.removeprefix("azureml:")
+        if "@" in text:
+            name, label = text.split("@", 1)
+            return self.get(workspace, name, None, label)
+        name, _, version = text.partition(":")
+        if not version:
+            raise InvalidInputError(
+                f"environment reference {reference!r} needs a version or label: name:version or name@latest",
+                field="environment",
+            )
+        return self.get(workspace, name, version)
+
+    # -- builds ----------------------------------------------------------------------------------
+    def build(
+        self, caller: Caller, workspace: WorkspaceRecord, name: str, version: str, *, wait: float = 0.0
+    ) -> Environment:
+        """Start (or join) the build of a version; with ``wait`` seconds > 0, wait up to that long for it."""
+        record = self.record(workspace, name, version)
+        details = record.details
+        if details.get("form") == "build":
+            if not self.docker_available():
+                raise InvalidInputError(
+                    f"environment {name}:{record.version} is a Docker build context and no Docker engine "
+                    "answers `docker info` on this server (status NotBuildable); use an image + conda_file "
+                    "or a python + pip environment instead",
+                    field="build",
+                )
+            raise InvalidInputError(
+                "Docker build contexts are registered but not built by this server yet", field="build"
+            )
+        plan = BuildPlan.from_dict(details["plan"])
+        if plan.secret_names():
+            self._auth.authorize(caller, Permission.USE_SECRETS, workspace.name)
+        future = self._start(caller, workspace, plan)
+        if wait > 0:
+            deadline = time.monotonic() + wait
+            while not future.done() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return self._entity(record)
+
+    def _start(self, caller: Caller, workspace: WorkspaceRecord, plan: BuildPlan) -> Future[Any]:
+        spec_hash = plan.spec_hash
+        with self._lock:
+            running = self._builds.get(spec_hash)
+            if running is not None and not running.done():
+                return running
+            if self.cache.get(spec_hash) is not None:
+                done: Future[Any] = Future()
+                done.set_result(None)
+                return done
+            future = self._pool.submit(self._run_build, caller, workspace, plan)
+            self._builds[spec_hash] = future
+            return future
+
+    def _run_build(self, caller: Caller, workspace: WorkspaceRecord, plan: BuildPlan) -> None:
+        def secret(name: str) -> str:
+            return self._vault.resolve(
+                workspace, name, actor=caller.user_name, purpose="environment build", variable="index_url"
+            )
+
+        recorded = self._store.assets.get_lock(plan.spec_hash)
+        try:
+            built = self.cache.build(
+                plan, resolve_secret=secret, lock_text=recorded.lock_text if recorded else None
+            )
+        except EnvironmentBuildError as exc:
+            log.info("environment %s failed to build: %s", plan.spec_hash[:12], exc.message.splitlines()[0])
+            return
+        except Exception:
+            log.exception("environment %s: build crashed", plan.spec_hash[:12])
+            return
+        self._store.assets.record_lock(plan.spec_hash, built.python_version, built.lock_text)
+
+    def build_now(self, caller: Caller, workspace: WorkspaceRecord, name: str, version: str) -> Environment:
+        """Build and wait for the result (the CLI's ``environment build`` with --wait); a failure raises."""
+        record = self.record(workspace, name, version)
+        self.build(caller, workspace, name, version)
+        spec_hash = record.details["spec_hash"]
+        with self._lock:
+            future = self._builds.get(spec_hash)
+        if future is not None:
+            future.result()
+        status = self.cache.get_status(spec_hash)
+        if status is not None and status.state == FAILED:
+            raise EnvironmentBuildError(
+                f"environment {name}:{record.version} failed to build: {status.error or 'see the build log'}",
+                spec_hash=spec_hash,
+            )
+        return self._entity(record)
+
+    def build_log(
+        self, workspace: WorkspaceRecord, name: str, version: str, *, follow: bool = True
+    ) -> Iterator[bytes]:
+        """The build log; with ``follow``, new lines as they are written until the build ends."""
+        record = self.record(workspace, name, version)
+        spec_hash = record.details.get("spec_hash")
+        if not spec_hash:
+            raise NotFoundError(f"environment {name}:{record.version} has no uv build", field="version")
+        path = self.cache.root / spec_hash / "build.log"
+        if not path.exists() and self._status(record.details) != BUILDING:
+            raise NotFoundError(
+                f"environment {name}:{record.version} is not built here; run `stratus environment build`",
+                field="version",
+            )
+        return self._follow(path, spec_hash, follow)
+
+    def _follow(self, path: Any, spec_hash: str, follow: bool) -> Iterator[bytes]:
+        while not path.exists():
+            time.sleep(0.1)
+        with path.open("rb") as handle:
+            while True:
+                chunk = handle.read(64 * 1024)
+                if chunk:
+                    yield chunk
+                    continue
+                with self._lock:
+                    future = self._builds.get(spec_hash)
+                if not follow or future is None or future.done():
+                    rest = handle.read()
+                    if rest:
+                        yield rest
+                    return
+                time.sleep(0.2)
+
+    def lock(self, workspace: WorkspaceRecord, name: str, version: str) -> str:
+        record = self.record(workspace, name, version)
+        spec_hash = record.details.get("spec_hash")
+        recorded = self._store.assets.get_lock(spec_hash) if spec_hash else None
+        if recorded is None:
+            raise NotFoundError(
+                f"environment {name}:{record.version} has no recorded lock yet; build it first",
+                field="version",
+            )
+        return recorded.lock_text
