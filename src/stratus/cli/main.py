@@ -5,7 +5,21 @@ from typing import Annotated
 import typer
 
 from stratus._version import __version__
-from stratus.cli import access, experiment, gc, job, login, mlflow, model, secret, server, workspace
+from stratus.cli import (
+    access,
+    data,
+    datastore,
+    environment,
+    experiment,
+    gc,
+    job,
+    login,
+    mlflow,
+    model,
+    secret,
+    server,
+    workspace,
+)
 
 app = typer.Typer(
     name="stratus",
@@ -25,6 +39,9 @@ app.add_typer(experiment.app, name="experiment")
 app.add_typer(job.app, name="job")
 app.add_typer(model.app, name="model")
 app.add_typer(secret.app, name="secret")
+app.add_typer(datastore.app, name="datastore")
+app.add_typer(data.app, name="data")
+app.add_typer(environment.app, name="environment")
 app.command("login")(login.login)
 app.command("gc")(gc.gc)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]  # no stubs installed (pandas-stubs is not a dependency)
+import pandas as pd  # no stubs installed (pandas-stubs is not a dependency)
 import yaml
 
 from stratus.data.tabular import (

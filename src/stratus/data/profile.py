@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]  # no stubs installed (pandas-stubs is not a dependency)
+import pandas as pd  # no stubs installed (pandas-stubs is not a dependency)
 
 from stratus.data.mltable import read_mltable
 from stratus.data.tabular import count_rows, folder_files, read_folder, read_table, table_format

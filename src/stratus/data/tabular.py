@@ -23,7 +23,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
-import pandas as pd  # type: ignore[import-untyped]  # no stubs installed (pandas-stubs is not a dependency)
+import pandas as pd  # no stubs installed (pandas-stubs is not a dependency)
 
 from stratus.errors import InvalidInputError
 
@@ -358,8 +358,8 @@ def read_parquet_files(
     fs: Any, files: Sequence[tuple[str, str]], *, max_rows: int | None = None, field_name: str = "path"
 ) -> FileTable:
     """Read Parquet files (``(fs path, label)`` pairs) as one table; columns are matched by name."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     _check_budget(max_rows)
     parts: list[pd.DataFrame] = []

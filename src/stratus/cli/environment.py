@@ -1,0 +1,245 @@
+"""``stratus environment``: environments the server builds with uv (Azure ML environment YAML, or
+Stratus's ``python`` + ``pip`` form), their build logs and locks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stratus.cli._common import (
+    DownloadPathOpt,
+    OutputFormat,
+    OutputOpt,
+    ResourceGroupOpt,
+    SubscriptionOpt,
+    UrlOpt,
+    WorkspaceOpt,
+    client,
+    emit,
+    files_under,
+    handle_errors,
+    stderr,
+)
+from stratus.cli.data import check_version_or_label, from_here
+from stratus.client import MLClient
+from stratus.entities.assets import Environment
+from stratus.environments.errors import EnvironmentBuildError
+from stratus.errors import NotFoundError
+from stratus.specs import environment_from_fields, load_environment
+
+app = typer.Typer(
+    help="Environments: Azure ML environment YAML, or python + pip, built by the server with uv.",
+    no_args_is_help=True,
+)
+COLUMNS = ("name", "version", "status", "python_version", "spec_hash", "is_archived")
+NameOpt = Annotated[str, typer.Option("--name", "-n", help="Environment name")]
+VersionOpt = Annotated[str, typer.Option("--version", "-v", help="Version")]
+LabelOpt = Annotated[str | None, typer.Option("--label", "-l", help="latest: the newest unarchived version")]
+
+
+@app.command("create")
+@handle_errors
+def create(
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Azure ML environment YAML")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Overrides the YAML's name")] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", "-v", help="Overrides the YAML's; default: the next integer")
+    ] = None,
+    python: Annotated[str | None, typer.Option("--python", help='Python version, e.g. "3.11"')] = None,
+    pip: Annotated[
+        list[str] | None, typer.Option("--pip", help="A requirement line; repeat for more")
+    ] = None,
+    image: Annotated[str | None, typer.Option("--image", "-i", help="Base image (Azure form)")] = None,
+    conda_file: Annotated[
+        str | None, typer.Option("--conda-file", "-c", help="Conda YAML built on top of --image")
+    ] = None,
+    build_context: Annotated[
+        str | None, typer.Option("--build-context", "-b", help="Docker build context folder or URI")
+    ] = None,
+    dockerfile_path: Annotated[
+        str | None, typer.Option("--dockerfile-path", help="Inside the build context; default Dockerfile")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Register an environment version from a YAML file, or from --name with --python/--pip (or --image,
+    --conda-file, --build-context). Building is a separate step: `stratus environment build`."""
+    if dockerfile_path is not None and build_context is None:
+        raise typer.BadParameter(
+            "--dockerfile-path goes with --build-context", param_hint="--dockerfile-path"
+        )
+    build = None
+    if build_context is not None:
+        build = {"path": from_here(build_context), "dockerfile_path": dockerfile_path or "Dockerfile"}
+    fields = {
+        "name": name,
+        "version": version,
+        "python": python,
+        "pip": pip or None,
+        "image": image,
+        "conda_file": from_here(conda_file),
+        "build": build,
+        "description": description,
+    }
+    if file is not None:
+        environment = load_environment(file, **fields)
+    elif name:
+        environment = environment_from_fields(**fields)
+    else:
+        raise typer.BadParameter("give --file, or --name with --python/--pip or --image", param_hint="--file")
+    ml = client(workspace_name, url, resource_group, subscription)
+    emit(ml.environments.create_or_update(environment), output, COLUMNS)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Every version of this environment")
+    ] = None,
+    include_archived: Annotated[bool, typer.Option("--include-archived")] = False,
+    workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """List the newest version of each environment, or every version of one (--name)."""
+    ml = client(workspace_name, url, resource_group, subscription)
+    emit(list(ml.environments.list(name, include_archived=include_archived)), output, COLUMNS)
+
+
+@app.command("show")
+@handle_errors
+def show(
+    name: NameOpt,
+    version: Annotated[str | None, typer.Option("--version", "-v")] = None,
+    label: LabelOpt = None,
+    workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Show an environment version (by --version or --label) with its build status; Azure's curated
+    names (AzureML-sklearn-1.5, ...) answer too."""
+    check_version_or_label(version, label)
+    ml = client(workspace_name, url, resource_group, subscription)
+    emit(ml.environments.get(name, version=version, label=label), output, COLUMNS)
+
+
+@app.command("archive")
+@handle_errors
+def archive(
+    name: NameOpt,
+    version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
+    label: LabelOpt = None,
+    workspace_name: WorkspaceOpt = None,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Archive a version (or every version): hidden from lists and --label latest, kept by number."""
+    check_version_or_label(version, label, required=False)
+    client(workspace_name, url, resource_group, subscription).environments.archive(name, version, label)
+
+
+@app.command("restore")
+@handle_errors
+def restore(
+    name: NameOpt,
+    version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
+    label: LabelOpt = None,
+    workspace_name: WorkspaceOpt = None,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Restore an archived version (or every version of the environment)."""
+    check_version_or_label(version, label, required=False)
+    client(workspace_name, url, resource_group, subscription).environments.restore(name, version, label)
+
+
+@app.command("build")
+@handle_errors
+def build(
+    name: NameOpt,
+    version: VersionOpt,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait for the build to end (a failure exits 2)")
+    ] = True,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Print the build log to stderr as it is written; waits")
+    ] = False,
+    workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Build an environment version on the server (or find it in the build cache)."""
+    if stream and not wait:
+        raise typer.BadParameter(
+            "--stream follows the build to its end; leave out --no-wait", param_hint="--stream"
+        )
+    ml = client(workspace_name, url, resource_group, subscription)
+    if not stream:
+        emit(ml.environments.build(name, version, wait=wait), output, COLUMNS)
+        return
+    started = ml.environments.build(name, version, wait=False)
+    _print_build_log(ml, started)
+    emit(_finished(ml, name, version), output, COLUMNS)
+
+
+def _print_build_log(ml: MLClient, started: Environment) -> None:
+    try:
+        for line in ml.environments.build_log(started.name, str(started.version)):
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+    except NotFoundError:
+        if started.status == "Building":
+            raise
+        # A build this server's cache already held, without a log kept for it.
+        stderr.print(f"no build log here for {started.name}:{started.version} (status {started.status})")
+
+
+def _finished(ml: MLClient, name: str, version: str) -> Environment:
+    """The version once its build has ended; a failed build raises as ``build(wait=True)`` does."""
+    environment = ml.environments.get(name, version)
+    if environment.status == "Building":  # the log stream ended early (e.g. the connection dropped)
+        return ml.environments.build(name, version, wait=True)  # joins the running build
+    if environment.status == "Failed":
+        raise EnvironmentBuildError(
+            f"environment {name}:{version} failed to build: {environment.build_error or 'see the build log'}",
+            spec_hash=environment.spec_hash,
+        )
+    return environment
+
+
+@app.command("download")
+@handle_errors
+def download(
+    name: NameOpt,
+    version: VersionOpt,
+    download_path: DownloadPathOpt = Path(),
+    workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Write the spec (environment.yml) and, once built, the lock (lock.txt) into <download-path>/<name>/."""
+    ml = client(workspace_name, url, resource_group, subscription)
+    target = ml.environments.download(name, version, download_path=download_path)
+    emit(
+        {"name": name, "version": version, "download_path": str(target), "files": files_under(target)},
+        output,
+        ("name", "version", "download_path"),
+    )
