@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["plugins.services", "plugins.stratus_server"]
+pytest_plugins = ["plugins.services", "plugins.stratus_server", "plugins.package_index"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SERVICE_MARKERS = ("postgres", "azurite", "s3")

@@ -194,6 +194,17 @@ class EnvironmentOperations(_Operations):
         fields.pop("name", None)
         return self._entity(Environment, "POST", self._path(f"/{_q(environment.name)}/versions"), json=fields)
 
+    def create_from_model(self, name: str, model: str, *, version: str | None = None) -> Environment:
+        """Register an environment with the Python and packages of an MLflow model (``azureml:m:3``,
+        ``azureml:m@champion``), so the model loads in the versions it was saved with."""
+        body = {"model": model, "version": version}
+        return self._entity(
+            Environment,
+            "POST",
+            self._path(f"/{_q(name)}/versions/from-model"),
+            json={k: v for k, v in body.items() if v is not None},
+        )
+
     def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Environment:
         if (version is None) == (label is None):
             raise InvalidInputError("give exactly one of version and label (label='latest')", field="version")

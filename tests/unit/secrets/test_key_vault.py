@@ -16,6 +16,7 @@ from stratus.entities.roles import Permission
 from stratus.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from stratus.secrets import REDACTOR, KeyVault, RedactingFilter, VaultError, resolve_for_launch
 from stratus.secrets.launch import secret_references
+from stratus.secrets.vault import check_name
 from stratus.server.services.context import Caller
 from stratus.store.sql import open_store
 from stratus.store.sql.tables import SecretRow
@@ -86,8 +87,6 @@ def test_names_sizes_and_owned_secrets(store, workspace) -> None:
     vault = KeyVault(store, KEY)
     for bad in ("", "1abc", "has space", "x" * 128, "~datastore/x"):
         with pytest.raises(InvalidInputError):
-            from stratus.secrets.vault import check_name
-
             check_name(bad)
     with pytest.raises(InvalidInputError, match="limit"):
         vault.put(workspace, "BIG", "x" * (25 * 1024 + 1), actor=None)

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import Body, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from stratus.data.load import parse_reference
 from stratus.entities.assets import Environment
 from stratus.entities.roles import Permission
 from stratus.server.authz import requires
 from stratus.server.routers._common import CallerDep, StateDep, call, secured_router
-from stratus.server.schemas import AssetUpdate, ListResponse
+from stratus.server.schemas import AssetUpdate, EnvironmentFromModel, ListResponse
 from stratus.specs import environment_from_dict
 
 router = secured_router(prefix="/api/v1/workspaces/{workspace_name}/environments", tags=["environments"])
@@ -36,6 +37,20 @@ async def create_environment(
     defaults to the next integer. Building is a separate step (``…/build``)."""
     environment = environment_from_dict({**body, "name": name}, origin="environment")
     return await call(state.environments.create, caller, request.state.workspace, environment)
+
+
+@router.post("/{name}/versions/from-model", status_code=201, response_model=Environment, openapi_extra=WRITE)
+async def create_environment_from_model(
+    name: Name, body: EnvironmentFromModel, request: Request, caller: CallerDep, state: StateDep
+) -> Environment:
+    """Register a version holding the Python and packages an MLflow model was saved with."""
+    workspace = request.state.workspace
+    model_name, version, label = parse_reference(body.model)
+    model = await call(state.models.get, workspace, model_name, version, label if version is None else None)
+    objects = state.artifact_objects.objects(workspace)
+    return await call(
+        state.environments.create_from_model, caller, workspace, name, model, objects, version=body.version
+    )
 
 
 @router.get("", response_model=ListResponse[Environment], openapi_extra=READ)

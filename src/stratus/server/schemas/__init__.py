@@ -153,3 +153,12 @@ class DataFile(BaseModel):
 
 class DataFileList(BaseModel):
     value: list[DataFile]
+
+
+class EnvironmentFromModel(Request):
+    model: str = Field(
+        min_length=1,
+        max_length=600,
+        description="The model: azureml:<name>:<version> or azureml:<name>@<alias|latest>",
+    )
+    version: str | None = Field(default=None, max_length=64, description="Default: the next integer")

@@ -13,12 +13,16 @@ builds of the same hash, on any server sharing it, install exactly that lock.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from stratus.artifacts import ArtifactStore
+from stratus.entities import Model
 from stratus.entities._base import CreationContext
 from stratus.entities.assets import Environment
 from stratus.entities.roles import Permission
@@ -28,6 +32,7 @@ from stratus.environments import (
     EnvironmentCache,
     docker_available,
     plan_from_conda,
+    plan_from_mlflow_model,
     plan_from_pip,
     resolve_curated,
 )
@@ -46,6 +51,7 @@ REGISTERED = "Registered"
 NOT_BUILDABLE = "NotBuildable"
 CURATED_PREFIX = "AzureML-"
 BUILD_WORKERS = 2
+MODEL_ENV_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml")
 
 
 def plan_for(environment: Environment, origin: str) -> BuildPlan | None:
@@ -134,7 +140,13 @@ class EnvironmentService(VersionedAssets[Environment]):
                 f"names starting with {CURATED_PREFIX} are Azure's curated environments; choose another name",
                 field="name",
             )
-        plan = plan_for(environment, f"environment {environment.name}")
+        return self._create(
+            caller, workspace, environment, plan_for(environment, f"environment {environment.name}")
+        )
+
+    def _create(
+        self, caller: Caller, workspace: WorkspaceRecord, environment: Environment, plan: BuildPlan | None
+    ) -> Environment:
         details: dict[str, Any] = {"form": "build" if plan is None else "plan"}
         if plan is not None:
             details.update(spec_hash=plan.spec_hash, python=plan.python, plan=plan.to_dict())
@@ -154,6 +166,40 @@ class EnvironmentService(VersionedAssets[Environment]):
             actor=caller.user_name,
         )
         return self._entity(record)
+
+    def create_from_model(
+        self,
+        caller: Caller,
+        workspace: WorkspaceRecord,
+        name: str,
+        model: Model,
+        objects: ArtifactStore,
+        *,
+        version: str | None = None,
+    ) -> Environment:
+        """An environment with the Python and packages an MLflow model was saved with (its
+        ``requirements.txt``, else ``conda.yaml``; ``python_env.yaml`` for the Python version), so an old
+        pickled model loads in the versions it was pickled with."""
+        prefix = (model.path or "").removeprefix("mlflow-artifacts:").strip("/")
+        if not (model.path or "").startswith("mlflow-artifacts:"):
+            raise InvalidInputError(f"model {model.name}:{model.version} has no files here", field="model")
+        with tempfile.TemporaryDirectory(prefix="stratus-model-env-") as scratch:
+            folder = Path(scratch)
+            for entry in objects.list(prefix):
+                # The requirement files sit at the model's root; nothing else is read.
+                leaf = entry.path.rsplit("/", 1)[-1]
+                if not entry.is_dir and (leaf in MODEL_ENV_FILES or leaf.endswith(".txt")):
+                    (folder / leaf).write_bytes(objects.read_bytes(entry.path))
+            plan = plan_from_mlflow_model(folder)
+        environment = Environment(
+            name=name,
+            version=version,
+            python=plan.python,
+            pip=list(plan.requirements),
+            description=f"The environment of MLflow model {model.name}:{model.version}",
+            tags={"stratus.from_model": f"{model.name}:{model.version}"},
+        )
+        return self._create(caller, workspace, environment, plan)
 
     def record(
         self, workspace: WorkspaceRecord, name: str, version: str | None, label: str | None = None
