@@ -20,6 +20,8 @@ from stratus.cli._common import (
     files_under,
     handle_errors,
 )
+from stratus.client import MLClient
+from stratus.entities.assets import Data
 from stratus.specs import data_from_fields, load_data
 from stratus.specs.data import is_remote
 
@@ -125,13 +127,15 @@ def archive(
     version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
     label: LabelOpt = None,
     workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Archive a version (or every version): hidden from lists and --label latest, kept by number."""
     check_version_or_label(version, label, required=False)
-    client(workspace_name, url, resource_group, subscription).data.archive(name, version, label)
+    ml = client(workspace_name, url, resource_group, subscription)
+    emit(_set_archived(ml, name, version, label, archived=True), output, COLUMNS)
 
 
 @app.command("restore")
@@ -141,13 +145,28 @@ def restore(
     version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
     label: LabelOpt = None,
     workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Restore an archived version (or every version of the asset)."""
     check_version_or_label(version, label, required=False)
-    client(workspace_name, url, resource_group, subscription).data.restore(name, version, label)
+    ml = client(workspace_name, url, resource_group, subscription)
+    emit(_set_archived(ml, name, version, label, archived=False), output, COLUMNS)
+
+
+def _set_archived(
+    ml: MLClient, name: str, version: str | None, label: str | None, *, archived: bool
+) -> Data | list[Data]:
+    """Archive or restore; what changed: the version, or every version when none was named."""
+    if label is not None:
+        # Resolved first: once archived, ``latest`` names another version.
+        version = ml.data.get(name, label=label).version
+    (ml.data.archive if archived else ml.data.restore)(name, version)
+    if version is None:
+        return list(ml.data.list(name, include_archived=True))
+    return ml.data.get(name, version=version)
 
 
 @app.command("download")

@@ -81,9 +81,11 @@ def show(
 def delete(
     name: NameOpt,
     workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Delete a datastore and its stored credentials; the data it points at is left alone."""
+    del output  # taken by every command, as az takes it; a delete prints nothing
     client(workspace_name, url, resource_group, subscription).datastores.delete(name)

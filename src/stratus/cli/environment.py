@@ -27,7 +27,7 @@ from stratus.cli.data import check_version_or_label, from_here
 from stratus.client import MLClient
 from stratus.entities.assets import Environment
 from stratus.environments.errors import EnvironmentBuildError
-from stratus.errors import NotFoundError
+from stratus.errors import NotFoundError, StratusError
 from stratus.specs import environment_from_fields, load_environment
 
 app = typer.Typer(
@@ -63,6 +63,13 @@ def create(
         str | None, typer.Option("--dockerfile-path", help="Inside the build context; default Dockerfile")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    from_model: Annotated[
+        str | None,
+        typer.Option(
+            "--from-model",
+            help="azureml:<model>:<version> or @<alias>: the Python and packages it was saved with",
+        ),
+    ] = None,
     workspace_name: WorkspaceOpt = None,
     output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
@@ -70,7 +77,16 @@ def create(
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Register an environment version from a YAML file, or from --name with --python/--pip (or --image,
-    --conda-file, --build-context). Building is a separate step: `stratus environment build`."""
+    --conda-file, --build-context, or --from-model). Building is a separate step: `stratus environment
+    build`."""
+    if from_model is not None:
+        if not name or file is not None:
+            raise typer.BadParameter(
+                "--from-model goes with --name (and no --file)", param_hint="--from-model"
+            )
+        ml = client(workspace_name, url, resource_group, subscription)
+        emit(ml.environments.create_from_model(name, from_model, version=version), output, COLUMNS)
+        return
     if dockerfile_path is not None and build_context is None:
         raise typer.BadParameter(
             "--dockerfile-path goes with --build-context", param_hint="--dockerfile-path"
@@ -142,13 +158,15 @@ def archive(
     version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
     label: LabelOpt = None,
     workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Archive a version (or every version): hidden from lists and --label latest, kept by number."""
     check_version_or_label(version, label, required=False)
-    client(workspace_name, url, resource_group, subscription).environments.archive(name, version, label)
+    ml = client(workspace_name, url, resource_group, subscription)
+    emit(_set_archived(ml, name, version, label, archived=True), output, COLUMNS)
 
 
 @app.command("restore")
@@ -158,13 +176,28 @@ def restore(
     version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
     label: LabelOpt = None,
     workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Restore an archived version (or every version of the environment)."""
     check_version_or_label(version, label, required=False)
-    client(workspace_name, url, resource_group, subscription).environments.restore(name, version, label)
+    ml = client(workspace_name, url, resource_group, subscription)
+    emit(_set_archived(ml, name, version, label, archived=False), output, COLUMNS)
+
+
+def _set_archived(
+    ml: MLClient, name: str, version: str | None, label: str | None, *, archived: bool
+) -> Environment | list[Environment]:
+    """Archive or restore; what changed: the version, or every version when none was named."""
+    if label is not None:
+        # Resolved first: once archived, ``latest`` names another version.
+        version = ml.environments.get(name, label=label).version
+    (ml.environments.archive if archived else ml.environments.restore)(name, version)
+    if version is None:
+        return list(ml.environments.list(name, include_archived=True))
+    return ml.environments.get(name, version=version)
 
 
 @app.command("build")
@@ -208,12 +241,17 @@ def _print_build_log(ml: MLClient, started: Environment) -> None:
             raise
         # A build this server's cache already held, without a log kept for it.
         stderr.print(f"no build log here for {started.name}:{started.version} (status {started.status})")
+    except StratusError as exc:
+        if exc.code != "TRANSPORT_ERROR":
+            raise
+        # E.g. a read timeout while uv was silent: the build goes on, so wait for it instead.
+        stderr.print(f"the build log stopped ({exc.message}); waiting for the build to end")
 
 
 def _finished(ml: MLClient, name: str, version: str) -> Environment:
     """The version once its build has ended; a failed build raises as ``build(wait=True)`` does."""
     environment = ml.environments.get(name, version)
-    if environment.status == "Building":  # the log stream ended early (e.g. the connection dropped)
+    if environment.status == "Building":  # the log stream stopped before the build ended
         return ml.environments.build(name, version, wait=True)  # joins the running build
     if environment.status == "Failed":
         raise EnvironmentBuildError(

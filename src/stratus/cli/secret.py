@@ -79,9 +79,11 @@ def list_(
 def delete(
     name: NameOpt,
     workspace_name: WorkspaceOpt = None,
+    output: OutputOpt = OutputFormat.json,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
 ) -> None:
     """Delete a secret."""
+    del output  # taken by every command, as az takes it; a delete prints nothing
     client(workspace_name, url, resource_group, subscription).secrets.delete(name)

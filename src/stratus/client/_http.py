@@ -54,10 +54,12 @@ class Transport:
         return self._decode(response)
 
     @contextlib.contextmanager
-    def stream(self, method: str, path: str) -> Iterator[httpx.Response]:
-        """A streamed response, raised as a Stratus error when it is not a success."""
+    def stream(self, method: str, path: str, *, follow: bool = False) -> Iterator[httpx.Response]:
+        """A streamed response, raised as a Stratus error when it is not a success. ``follow`` waits on
+        reads without a limit (a log the server writes as work goes on may stay silent for long)."""
+        timeout = httpx.Timeout(self._client.timeout.connect, read=None) if follow else self._client.timeout
         try:
-            with self._client.stream(method, path) as response:
+            with self._client.stream(method, path, timeout=timeout) as response:
                 if not response.is_success:
                     response.read()
                     self._decode(response)

@@ -265,9 +265,8 @@ class EnvironmentOperations(_Operations):
 
     def build_log(self, name: str, version: str | int) -> Iterator[str]:
         """The build log, streamed while a build runs."""
-        with self._transport.stream(
-            "GET", self._path(f"/{_q(name)}/versions/{_q(str(version))}/build-log")
-        ) as r:
+        path = self._path(f"/{_q(name)}/versions/{_q(str(version))}/build-log")
+        with self._transport.stream("GET", path, follow=True) as r:
             yield from r.iter_lines()
 
     def lock(self, name: str, version: str | int) -> str:

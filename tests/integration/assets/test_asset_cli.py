@@ -131,7 +131,7 @@ def test_blob_datastore_credentials_are_never_printed(
     outputs.append(cli("datastore", "list", "-o", "json").stdout)
     assert all(azurite.account_key not in out for out in outputs)
     shown = json.loads(outputs[1])
-    assert shown["credentials_type"] == "account_key" and "credentials" not in shown
+    assert shown["credentials_type"] == "account_key" and shown.get("credentials") is None
     assert shown["container_name"] == azure_container
     cli("datastore", "delete", "-n", "azurite_blob")
 
@@ -165,13 +165,14 @@ def test_data_versions_labels_archive_and_download(
     assert "iris" in cli("data", "list", "-o", "table").stdout
 
     # Archived: out of lists and of latest, still there by number, back after restore.
-    assert cli("data", "archive", "-n", "iris", "-v", "2").stdout == ""
+    archived = as_json(cli("data", "archive", "-n", "iris", "-v", "2"))
+    assert archived["version"] == "2" and archived["is_archived"] is True
     assert as_json(cli("data", "show", "-n", "iris", "-l", "latest"))["version"] == "1"
     assert [d["version"] for d in as_json(cli("data", "list", "-n", "iris"))] == ["1"]
     with_archived = as_json(cli("data", "list", "-n", "iris", "--include-archived"))
     assert {d["version"]: d["is_archived"] for d in with_archived} == {"1": False, "2": True}
     assert as_json(cli("data", "show", "-n", "iris", "-v", "2"))["is_archived"] is True
-    cli("data", "restore", "-n", "iris", "-v", "2")
+    assert as_json(cli("data", "restore", "-n", "iris", "-v", "2"))["is_archived"] is False
     assert as_json(cli("data", "show", "-n", "iris", "-l", "latest"))["version"] == "2"
 
     report = as_json(cli("data", "download", "-n", "iris", "-l", "latest", "--download-path", "out"))
@@ -203,6 +204,11 @@ def test_data_bad_input_exit_codes(cli, tmp_path: Path) -> None:
     cli("data", "show", "-n", "checked", "-v", "1", "-l", "latest", code=2)
     cli("data", "show", "-n", "checked", "-v", "9", code=3)
     cli("data", "show", "-n", "never-registered", "-l", "latest", code=3)
+    # Without --version, archive and restore act on every version.
+    assert [d["is_archived"] for d in as_json(cli("data", "archive", "-n", "checked"))] == [True]
+    cli("data", "show", "-n", "checked", "-l", "latest", code=3)
+    cli("data", "restore", "-n", "checked")
+    assert as_json(cli("data", "show", "-n", "checked", "-l", "latest"))["version"] == "1"
 
 
 # --- environments -----------------------------------------------------------------------------------
@@ -241,7 +247,8 @@ def test_environment_build_stream_and_download(cli, tmp_path: Path) -> None:
     assert flags["spec_hash"] == final["spec_hash"]
     assert as_json(cli("environment", "build", "-n", "six-flags", "-v", "1"))["status"] == "Succeeded"
 
-    cli("environment", "archive", "-n", "six-env", "-v", "1")
+    # --label resolves before archiving: the version it named is the one archived and shown.
+    assert as_json(cli("environment", "archive", "-n", "six-env", "-l", "latest"))["is_archived"] is True
     cli("environment", "show", "-n", "six-env", "-l", "latest", code=3)
     cli("environment", "restore", "-n", "six-env", "-v", "1")
     assert as_json(cli("environment", "show", "-n", "six-env", "-l", "latest"))["version"] == "1"
@@ -259,3 +266,8 @@ def test_environment_curated_and_bad_input(cli, tmp_path: Path) -> None:
     cli("environment", "create", code=2)
     cli("environment", "build", "-n", "six-env", "-v", "1", "--stream", "--no-wait", code=2)
     cli("environment", "build", "-n", "never-registered", "-v", "1", code=3)
+    # A build that fails exits 2 with uv's reason, after streaming the log.
+    cli("environment", "create", "-n", "unsolvable", "--python", "3.11", "--pip", "six==0.0.1")
+    failed = cli("environment", "build", "-n", "unsolvable", "-v", "1", "--stream", code=2)
+    assert failed.stdout == "" and "six==0.0.1" in failed.stderr and "failed to build" in failed.stderr
+    assert as_json(cli("environment", "show", "-n", "unsolvable", "-v", "1"))["status"] == "Failed"
