@@ -7,34 +7,19 @@ cache keyed by the version's content hash, so loading the same version again rea
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stratus.errors import InvalidInputError
+from stratus.specs.references import parse_reference
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from stratus.client import MLClient
     from stratus.entities.assets import Data
-
-_REFERENCE = re.compile(
-    r"^(?:azureml:)?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,254})(?:(?::(?P<version>[^:@/]+))|(?:@(?P<label>[A-Za-z0-9_-]+)))$"
-)
-
-
-def parse_reference(reference: str) -> tuple[str, str | None, str | None]:
-    """``azureml:name:version`` or ``azureml:name@latest`` (``azureml:`` optional): (name, version, label)."""
-    match = _REFERENCE.match(reference.strip())
-    if match is None:
-        raise InvalidInputError(
-            f"data reference {reference!r} is not azureml:<name>:<version> or azureml:<name>@latest",
-            field="reference",
-        )
-    return match.group("name"), match.group("version"), match.group("label")
 
 
 def cache_root() -> Path:

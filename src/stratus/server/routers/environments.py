@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import Body, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from stratus.data.load import parse_reference
 from stratus.entities.assets import Environment
 from stratus.entities.roles import Permission
 from stratus.server.authz import requires
 from stratus.server.routers._common import CallerDep, StateDep, call, secured_router
 from stratus.server.schemas import AssetUpdate, EnvironmentFromModel, ListResponse
 from stratus.specs import environment_from_dict
+from stratus.specs.references import parse_reference
 
 router = secured_router(prefix="/api/v1/workspaces/{workspace_name}/environments", tags=["environments"])
 Name = Annotated[str, Path(min_length=1, max_length=256)]
