@@ -30,6 +30,8 @@ def test_public_sdk_surface_is_pinned() -> None:
 
     assert sorted(stratus.__all__) == [
         "AccessToken",
+        "Data",
+        "Environment",
         "Experiment",
         "Job",
         "MLClient",
@@ -38,6 +40,9 @@ def test_public_sdk_surface_is_pinned() -> None:
         "User",
         "Workspace",
         "__version__",
+        "load_data",
+        "load_datastore",
+        "load_environment",
         "load_model",
     ]
 

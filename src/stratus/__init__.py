@@ -6,10 +6,13 @@ The public SDK surface is pinned by a test: ``MLClient`` and the entities in ``s
 from stratus._version import __version__
 from stratus.client import MLClient
 from stratus.entities import AccessToken, Experiment, Job, Model, RoleAssignment, User, Workspace
-from stratus.specs import load_model
+from stratus.entities.assets import Data, Environment
+from stratus.specs import load_data, load_datastore, load_environment, load_model
 
 __all__ = [
     "AccessToken",
+    "Data",
+    "Environment",
     "Experiment",
     "Job",
     "MLClient",
@@ -18,5 +21,8 @@ __all__ = [
     "User",
     "Workspace",
     "__version__",
+    "load_data",
+    "load_datastore",
+    "load_environment",
     "load_model",
 ]
