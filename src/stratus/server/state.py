@@ -89,7 +89,11 @@ class ServerState:
         )
         self.data = DataAssetService(self.store, self.datastores)
         self.environments = EnvironmentService(
-            self.store, self.vault, self.auth, EnvironmentCache(self.settings.resolved_env_cache)
+            self.store,
+            self.vault,
+            self.auth,
+            EnvironmentCache(self.settings.resolved_env_cache),
+            self.datastores,
         )
 
     def close(self) -> None:

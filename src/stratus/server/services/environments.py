@@ -30,6 +30,7 @@ from stratus.environments import (
     BuildPlan,
     EnvironmentBuildError,
     EnvironmentCache,
+    build_image,
     docker_available,
     plan_from_conda,
     plan_from_mlflow_model,
@@ -37,10 +38,11 @@ from stratus.environments import (
     resolve_curated,
 )
 from stratus.environments.builder import BUILDING, FAILED, SUCCEEDED
-from stratus.errors import InvalidInputError, NotFoundError
+from stratus.errors import InvalidInputError, NotFoundError, StratusError
 from stratus.secrets.vault import KeyVault
 from stratus.server.services.auth import AuthService
 from stratus.server.services.context import Caller
+from stratus.server.services.datastores import DatastoreService
 from stratus.server.services.versioned import VersionedAssets
 from stratus.specs import environment_to_fields
 from stratus.store.base import AssetVersionRecord, MetadataStore, WorkspaceRecord
@@ -69,9 +71,15 @@ def plan_for(environment: Environment, origin: str) -> BuildPlan | None:
 
 class EnvironmentService(VersionedAssets[Environment]):
     def __init__(
-        self, store: MetadataStore, vault: KeyVault, auth: AuthService, cache: EnvironmentCache
+        self,
+        store: MetadataStore,
+        vault: KeyVault,
+        auth: AuthService,
+        cache: EnvironmentCache,
+        datastores: DatastoreService,
     ) -> None:
         super().__init__(store, KIND, "environment", self._entity)
+        self._datastores = datastores
         self._vault = vault
         self._auth = auth
         self.cache = cache
@@ -92,7 +100,9 @@ class EnvironmentService(VersionedAssets[Environment]):
     def _status(self, details: dict[str, Any]) -> str:
         spec_hash = details.get("spec_hash")
         if details.get("form") == "build":
-            return REGISTERED if self.docker_available() else NOT_BUILDABLE
+            if not self.docker_available():
+                return NOT_BUILDABLE
+            return str((details.get("docker") or {}).get("state") or REGISTERED)
         if not spec_hash:
             return REGISTERED
         with self._lock:
@@ -111,6 +121,7 @@ class EnvironmentService(VersionedAssets[Environment]):
         lock = self._store.assets.get_lock(spec_hash) if spec_hash else None
         status = self._status(details)
         failure = self.cache.get_status(spec_hash) if spec_hash and status == FAILED else None
+        build_error = failure.error if failure else (details.get("docker") or {}).get("error")
         return Environment(
             **fields,
             name=record.name,
@@ -120,7 +131,7 @@ class EnvironmentService(VersionedAssets[Environment]):
             properties=record.properties,
             id=record.id,
             status=status,
-            build_error=failure.error if failure else None,
+            build_error=build_error if status == FAILED else None,
             spec_hash=details.get("spec_hash"),
             python_version=lock.python_version if lock else details.get("python"),
             lock_available=lock is not None,
@@ -274,18 +285,18 @@ class EnvironmentService(VersionedAssets[Environment]):
                     "or a python + pip environment instead",
                     field="build",
                 )
-            raise InvalidInputError(
-                "Docker build contexts are registered but not built by this server yet", field="build"
-            )
-        plan = BuildPlan.from_dict(details["plan"])
-        if plan.secret_names():
-            self._auth.authorize(caller, Permission.USE_SECRETS, workspace.name)
-        future = self._start(caller, workspace, plan)
+            future = self._start_docker(caller, workspace, record)
+        else:
+            plan = BuildPlan.from_dict(details["plan"])
+            if plan.secret_names():
+                self._auth.authorize(caller, Permission.USE_SECRETS, workspace.name)
+            future = self._start(caller, workspace, plan)
         if wait > 0:
             deadline = time.monotonic() + wait
             while not future.done() and time.monotonic() < deadline:
                 time.sleep(0.05)
-        return self._entity(record)
+        # Read again: a Docker build keeps its state in the version's details.
+        return self._entity(self.record(workspace, name, record.version))
 
     def _start(self, caller: Caller, workspace: WorkspaceRecord, plan: BuildPlan) -> Future[Any]:
         spec_hash = plan.spec_hash
@@ -320,22 +331,74 @@ class EnvironmentService(VersionedAssets[Environment]):
             return
         self._store.assets.record_lock(plan.spec_hash, built.python_version, built.lock_text)
 
-    def build_now(self, caller: Caller, workspace: WorkspaceRecord, name: str, version: str) -> Environment:
-        """Build and wait for the result (the CLI's ``environment build`` with --wait); a failure raises."""
-        record = self.record(workspace, name, version)
-        self.build(caller, workspace, name, version)
-        spec_hash = record.details["spec_hash"]
+    # -- Docker build contexts --------------------------------------------------------------------
+    def _docker_key(self, record: AssetVersionRecord) -> str:
+        return f"docker-{record.id}"
+
+    def _docker_log(self, record: AssetVersionRecord) -> Path:
+        return self.cache.root / "docker" / f"{record.id}.log"
+
+    def _start_docker(
+        self, caller: Caller, workspace: WorkspaceRecord, record: AssetVersionRecord
+    ) -> Future[Any]:
+        key = self._docker_key(record)
         with self._lock:
-            future = self._builds.get(spec_hash)
-        if future is not None:
-            future.result()
-        status = self.cache.get_status(spec_hash)
-        if status is not None and status.state == FAILED:
-            raise EnvironmentBuildError(
-                f"environment {name}:{record.version} failed to build: {status.error or 'see the build log'}",
-                spec_hash=spec_hash,
-            )
-        return self._entity(record)
+            running = self._builds.get(key)
+            if running is not None and not running.done():
+                return running
+            if (record.details.get("docker") or {}).get("state") == SUCCEEDED:
+                done: Future[Any] = Future()
+                done.set_result(None)
+                return done
+            self._set_docker(workspace, record, {"state": BUILDING}, caller)
+            future = self._pool.submit(self._run_docker, caller, workspace, record)
+            self._builds[key] = future
+            return future
+
+    def _set_docker(
+        self, workspace: WorkspaceRecord, record: AssetVersionRecord, docker: dict[str, Any], caller: Caller
+    ) -> None:
+        self._store.assets.update_version(
+            workspace.id,
+            KIND,
+            record.name,
+            record.version,
+            details={"docker": docker},
+            actor=caller.user_name,
+        )
+
+    def _run_docker(self, caller: Caller, workspace: WorkspaceRecord, record: AssetVersionRecord) -> None:
+        """Fetch the uploaded context from its datastore and ``docker build`` it as
+        ``stratus/<workspace>/<name>:<version>``; the outcome goes into the version's details."""
+        build = record.spec.get("build") or {}
+        tag = f"stratus/{workspace.name}/{record.name}:{record.version}".lower()
+        log_path = self._docker_log(record)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with (
+                tempfile.TemporaryDirectory(prefix="stratus-docker-") as scratch,
+                log_path.open("w") as log_file,
+            ):
+                location = self._datastores.resolve(workspace, str(build.get("path", "")), field="build.path")
+                objects = self._datastores.open(workspace, location.name)
+                prefix = f"{location.path}/" if location.path else ""
+                for entry in objects.list(location.path, recursive=True):
+                    if entry.is_dir:
+                        continue
+                    target = Path(scratch, *entry.path.removeprefix(prefix).split("/"))
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(objects.read_bytes(entry.path))
+
+                def write(line: str) -> None:
+                    log_file.write(line + "\n")
+                    log_file.flush()
+
+                build_image(Path(scratch), str(build.get("dockerfile_path") or "Dockerfile"), tag, write)
+        except Exception as exc:  # every failure is the version's Failed state, with the reason
+            message = exc.message if isinstance(exc, StratusError) else f"{type(exc).__name__}: {exc}"
+            self._set_docker(workspace, record, {"state": FAILED, "error": message, "image": tag}, caller)
+            return
+        self._set_docker(workspace, record, {"state": SUCCEEDED, "image": tag}, caller)
 
     def build_log(
         self, workspace: WorkspaceRecord, name: str, version: str, *, follow: bool = True
@@ -343,9 +406,12 @@ class EnvironmentService(VersionedAssets[Environment]):
         """The build log; with ``follow``, new lines as they are written until the build ends."""
         record = self.record(workspace, name, version)
         spec_hash = record.details.get("spec_hash")
-        if not spec_hash:
-            raise NotFoundError(f"environment {name}:{record.version} has no uv build", field="version")
-        path = self.cache.root / spec_hash / "build.log"
+        if record.details.get("form") == "build":
+            spec_hash, path = self._docker_key(record), self._docker_log(record)
+        elif not spec_hash:
+            raise NotFoundError(f"environment {name}:{record.version} has no build", field="version")
+        else:
+            path = self.cache.root / spec_hash / "build.log"
         if not path.exists() and self._status(record.details) != BUILDING:
             raise NotFoundError(
                 f"environment {name}:{record.version} is not built here; run `stratus environment build`",
