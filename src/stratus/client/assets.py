@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from stratus.client._artifacts import CHUNK, ArtifactTransfer
 from stratus.client._http import Transport
@@ -25,6 +25,7 @@ from stratus.specs.datastore import datastore_to_fields
 from stratus.specs.environment import environment_to_fields
 
 DEFAULT_DATASTORE = "workspaceblobstore"
+A = TypeVar("A", Data, Environment)
 # Bars only for uploads that are big or slow (issue: anything over 10 MB or 2 s).
 UPLOAD_QUIET_BELOW = (10 * 1024 * 1024, 2.0)
 # How long one build request waits on the server before the SDK polls (under the 60 s client timeout).
@@ -69,13 +70,53 @@ class DatastoreOperations(_Operations):
         self._transport.request("DELETE", self._path(name))
 
 
-class DataOperations(_Operations):
+class _VersionedAssetOperations(_Operations, Generic[A]):
+    """What data and environments share: versions read by number or ``latest``, lists, archive/restore."""
+
+    _ENTITY: type[A]
+    _COLLECTION: str  # the REST collection, e.g. "data"
+
     def __init__(self, transport: Transport, client_workspace: str, files: ArtifactTransfer) -> None:
         super().__init__(transport, client_workspace)
         self._files = files
 
     def _path(self, suffix: str = "") -> str:
-        return f"/api/v1/workspaces/{_q(self._workspace)}/data{suffix}"
+        return f"/api/v1/workspaces/{_q(self._workspace)}/{self._COLLECTION}{suffix}"
+
+    def _version_path(self, name: str, version: str | int | None, label: str | None = None) -> str:
+        if (version is None) == (label is None):
+            raise InvalidInputError("give exactly one of version and label (label='latest')", field="version")
+        return self._path(f"/{_q(name)}/versions/{_q(str(version if version is not None else label))}")
+
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> A:
+        return self._entity(self._ENTITY, "GET", self._version_path(name, version, label))
+
+    def list(self, name: str | None = None, *, include_archived: bool = False) -> Iterator[A]:
+        """The newest version of each asset, or every version of ``name`` (newest first)."""
+        params = {"name": name, "include_archived": include_archived or None}
+        return self._entities(self._ENTITY, self._path(), params)
+
+    def _set_archived(self, action: str, name: str, version: str | int | None, label: str | None) -> None:
+        if version is None and label is None:
+            self._transport.request("POST", self._path(f"/{_q(name)}/{action}"))
+        else:
+            self._transport.request("POST", f"{self._version_path(name, version, label)}/{action}")
+
+    def archive(
+        self, name: str, version: str | int | None = None, label: str | None = None, **_: Any
+    ) -> None:
+        """One version, or every version of the asset when neither version nor label is given."""
+        self._set_archived("archive", name, version, label)
+
+    def restore(
+        self, name: str, version: str | int | None = None, label: str | None = None, **_: Any
+    ) -> None:
+        self._set_archived("restore", name, version, label)
+
+
+class DataOperations(_VersionedAssetOperations[Data]):
+    _ENTITY = Data
+    _COLLECTION = "data"
 
     def create_or_update(self, data: Data, **_azure_only: Any) -> Data:
         """Register a new version; a local file or folder is uploaded first (with a progress bar when it
@@ -101,38 +142,6 @@ class DataOperations(_Operations):
             fields.pop("datastore", None)
         fields.pop("name", None)
         return self._entity(Data, "POST", self._path(f"/{_q(data.name)}/versions"), json=fields)
-
-    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Data:
-        if (version is None) == (label is None):
-            raise InvalidInputError("give exactly one of version and label (label='latest')", field="version")
-        return self._entity(Data, "GET", self._path(f"/{_q(name)}/versions/{_q(str(version or label))}"))
-
-    def list(self, name: str | None = None, *, include_archived: bool = False) -> Iterator[Data]:
-        params = {"name": name, "include_archived": include_archived or None}
-        return self._entities(Data, self._path(), params)
-
-    def archive(
-        self, name: str, version: str | int | None = None, label: str | None = None, **_: Any
-    ) -> None:
-        """One version, or every version of the asset when neither version nor label is given."""
-        target = version if version is not None else label
-        suffix = (
-            f"/{_q(name)}/versions/{_q(str(target))}/archive"
-            if target is not None
-            else f"/{_q(name)}/archive"
-        )
-        self._transport.request("POST", self._path(suffix))
-
-    def restore(
-        self, name: str, version: str | int | None = None, label: str | None = None, **_: Any
-    ) -> None:
-        target = version if version is not None else label
-        suffix = (
-            f"/{_q(name)}/versions/{_q(str(target))}/restore"
-            if target is not None
-            else f"/{_q(name)}/restore"
-        )
-        self._transport.request("POST", self._path(suffix))
 
     def lineage(self, name: str, version: str | int) -> builtins.list[dict[str, Any]]:
         body = self._transport.request("GET", self._path(f"/{_q(name)}/versions/{_q(str(version))}/lineage"))
@@ -169,13 +178,9 @@ class DataOperations(_Operations):
         return target
 
 
-class EnvironmentOperations(_Operations):
-    def __init__(self, transport: Transport, client_workspace: str, files: ArtifactTransfer) -> None:
-        super().__init__(transport, client_workspace)
-        self._files = files
-
-    def _path(self, suffix: str = "") -> str:
-        return f"/api/v1/workspaces/{_q(self._workspace)}/environments{suffix}"
+class EnvironmentOperations(_VersionedAssetOperations[Environment]):
+    _ENTITY = Environment
+    _COLLECTION = "environments"
 
     def create_or_update(self, environment: Environment, **_azure_only: Any) -> Environment:
         """Register a new version; a local Docker build context is uploaded first."""
@@ -204,39 +209,6 @@ class EnvironmentOperations(_Operations):
             self._path(f"/{_q(name)}/versions/from-model"),
             json={k: v for k, v in body.items() if v is not None},
         )
-
-    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> Environment:
-        if (version is None) == (label is None):
-            raise InvalidInputError("give exactly one of version and label (label='latest')", field="version")
-        return self._entity(
-            Environment, "GET", self._path(f"/{_q(name)}/versions/{_q(str(version or label))}")
-        )
-
-    def list(self, name: str | None = None, *, include_archived: bool = False) -> Iterator[Environment]:
-        params = {"name": name, "include_archived": include_archived or None}
-        return self._entities(Environment, self._path(), params)
-
-    def archive(
-        self, name: str, version: str | int | None = None, label: str | None = None, **_: Any
-    ) -> None:
-        target = version if version is not None else label
-        suffix = (
-            f"/{_q(name)}/versions/{_q(str(target))}/archive"
-            if target is not None
-            else f"/{_q(name)}/archive"
-        )
-        self._transport.request("POST", self._path(suffix))
-
-    def restore(
-        self, name: str, version: str | int | None = None, label: str | None = None, **_: Any
-    ) -> None:
-        target = version if version is not None else label
-        suffix = (
-            f"/{_q(name)}/versions/{_q(str(target))}/restore"
-            if target is not None
-            else f"/{_q(name)}/restore"
-        )
-        self._transport.request("POST", self._path(suffix))
 
     def build(
         self, name: str, version: str | int, *, wait: bool = True, timeout: float | None = None

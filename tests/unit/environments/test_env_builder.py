@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -12,12 +11,12 @@ import sys
 import threading
 import time
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from plugins.package_index import MODULE, PACKAGE, write_wheel
 from stratus.environments import (
     BuildPlan,
     BuiltEnvironment,
@@ -27,32 +26,7 @@ from stratus.environments import (
 )
 from stratus.errors import InvalidInputError
 
-PACKAGE = "stratus-demo-pkg"
-MODULE = "stratus_demo_pkg"
 SECRET = "s3cr3t-Idx/Pass@word"
-
-
-def _wheel(folder: Path, version: str) -> Path:
-    """A pure-Python wheel written by hand: a module, METADATA, WHEEL and a RECORD with hashes."""
-    dist_info = f"{MODULE}-{version}.dist-info"
-    files = {
-        f"{MODULE}/__init__.py": f"VERSION = {version!r}\n",
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {version}\n",
-        f"{dist_info}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: stratus-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(text.encode())}")
-    record.append(f"{dist_info}/RECORD,,")
-    path = folder / f"{MODULE}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-        archive.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
-    return path
 
 
 def _free_port() -> int:
@@ -68,7 +42,7 @@ def index_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "files").mkdir()
     links = []
     for version in ("0.1.0", "0.2.0"):
-        wheel = _wheel(root / "files", version)
+        wheel = write_wheel(root / "files", version)
         sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         links.append(f'<a href="../../files/{wheel.name}#sha256={sha256}">{wheel.name}</a>')
     project = root / "simple" / PACKAGE
