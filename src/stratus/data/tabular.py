@@ -25,6 +25,7 @@ from typing import IO, Any, Literal
 
 import pandas as pd  # no stubs installed (pandas-stubs is not a dependency)
 
+from stratus.data.formats import _COMPRESSIONS, is_tabular, table_format
 from stratus.errors import InvalidInputError
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "table_format",
 ]
 
-TableFormat = Literal["csv", "tsv", "parquet", "jsonl", "json"]
 HeaderMode = Literal["all_files_same_headers", "all_files_different_headers", "from_first_file", "no_header"]
 
 ColumnType = Literal["int", "float", "string", "boolean", "datetime"]
@@ -70,38 +70,11 @@ ENCODINGS: dict[str, str] = {
     "windows1252": "cp1252",
 }
 
-_EXTENSIONS: dict[str, TableFormat] = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-}
-# Text formats may be compressed; fsspec decompresses while streaming.
-_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
 _DEFAULT_TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _DEFAULT_FALSE = frozenset({"false", "0", "no", "n", "f"})
 _ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE_FALSE = {"true", "false"}
-
-
-def table_format(path: str) -> TableFormat | None:
-    """The tabular format a file name implies, or None: ``.csv``, ``.tsv``, ``.parquet``/``.pq``,
-    ``.jsonl``/``.ndjson``, ``.json``; the text formats also compressed (``.gz``, ``.bz2``, ``.xz``)."""
-    name = posixpath.basename(path).lower()
-    stem, suffix = posixpath.splitext(name)
-    if suffix in _COMPRESSIONS:
-        stem, suffix = posixpath.splitext(stem)
-        if _EXTENSIONS.get(suffix) == "parquet":
-            return None  # Parquet compresses internally; a compressed Parquet file is not readable as one
-    return _EXTENSIONS.get(suffix)
-
-
-def is_tabular(path: str) -> bool:
-    return table_format(path) is not None
 
 
 @dataclass(frozen=True)

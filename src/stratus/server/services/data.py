@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stratus.artifacts import ArtifactStore, canonicalize
+from stratus.data.formats import is_tabular
 from stratus.datastores import format_datastore_uri
 from stratus.entities._base import CreationContext
 from stratus.entities.assets import Data
@@ -159,12 +160,11 @@ class DataAssetService(VersionedAssets[Data]):
     def _profile(objects: ArtifactStore, root: str, path: str, data_type: str) -> dict[str, Any]:
         """A profile of tabular data. An MLTable that does not load is the caller's error (4xx); a CSV
         that pandas cannot parse is still data, so it is registered without a profile, saying why."""
-        # pandas loads only when a table is profiled: the server starts without it.
-        from stratus.data.profile import profile_table
-        from stratus.data.tabular import is_tabular
-
         if data_type == "uri_file" and not is_tabular(path):
             return {}
+        # pandas loads only when a table is profiled: the server starts without it.
+        from stratus.data.profile import profile_table
+
         fs, fs_root = objects.filesystem()
         target = "/".join(p for p in (fs_root.rstrip("/"), path if data_type == "uri_file" else root) if p)
         try:
