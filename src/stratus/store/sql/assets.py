@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,6 +147,14 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
             AssetVersionRow.name == name,
         ]
 
+    @staticmethod
+    def _serialise(session: Session, workspace_id: str, kind: str, name: str) -> None:
+        """On PostgreSQL, creates of one name take turns (a transaction-scoped advisory lock), so racing
+        auto-numbered creates queue instead of colliding and retrying; SQLite writers take turns already."""
+        if session.get_bind().dialect.name == "postgresql":
+            key = f"stratus asset {workspace_id} {kind} {name}"
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
     def create_version(
         self,
         workspace_id: str,
@@ -166,6 +174,7 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
         for _ in range(_CREATE_RETRIES):
             try:
                 with self._tx() as session:
+                    self._serialise(session, workspace_id, kind, name)
                     existing = session.execute(
                         select(AssetVersionRow.version, AssetVersionRow.seq).where(
                             *self._of(workspace_id, kind, name)
