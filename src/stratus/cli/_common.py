@@ -1,8 +1,10 @@
-"""Options every command takes after its verb, output rendering and exit codes."""
+"""Options every command takes after its verb, output rendering and exit codes; ``workspace_command``
+gives a command all three."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -71,6 +73,11 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
 
 
+def download_report(target: Path, **ids: object) -> dict[str, Any]:
+    """What a download command prints: what was downloaded (``ids``), where, and the files it left."""
+    return {**ids, "download_path": str(target), "files": files_under(target)}
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Entity):
         return value.as_dict()
@@ -127,3 +134,66 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 def _report(exc: StratusError) -> None:
     field = f" (field: {exc.field})" if exc.field else ""
     stderr.print(f"[red]error[/red] {exc.code}: {exc.message}{field}", markup=True, soft_wrap=True)
+
+
+def _az_option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+# In the order ``--help`` lists them, after the command's own options.
+AZ_OPTIONS = (
+    _az_option("workspace_name", WorkspaceOpt),
+    _az_option("output", OutputOpt, OutputFormat.json),
+    _az_option("url", UrlOpt),
+    _az_option("resource_group", ResourceGroupOpt),
+    _az_option("subscription", SubscriptionOpt),
+)
+
+
+def workspace_command(
+    columns: Sequence[str] = (), *, output: bool = True
+) -> Callable[[Callable[..., object]], Callable[..., None]]:
+    """Make ``fn(ml, <own options>)`` a Typer callback (under ``@app.command``) that takes the az options
+    after its own, connects, calls ``fn`` with the client and prints what it returns (``columns`` in a
+    table; nothing for None), errors as ``handle_errors`` reports them.
+
+    ``output=False`` leaves out ``--output`` (a command that prints nothing on stdout). A command that needs
+    one of the az options' values declares it itself (where ``--help`` should list it) and receives it."""
+
+    def decorate(fn: Callable[..., object]) -> Callable[..., None]:
+        own = list(inspect.signature(fn, eval_str=True).parameters.values())[1:]  # after ``ml``
+        declared = {p.name for p in own}
+        wanted = [p for p in AZ_OPTIONS if output or p.name != "output"]
+        params = _with_az_options(own, wanted)
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> None:
+            az = {p.name: kwargs[p.name] if p.name in declared else kwargs.pop(p.name) for p in wanted}
+            ml = client(az["workspace_name"], az["url"], az["resource_group"], az["subscription"])
+            result = fn(ml, **kwargs)
+            if result is not None:
+                emit(result, az["output"], columns)
+
+        # Typer reads the options from the signature and resolves annotations against fn's module, so
+        # these are the objects themselves.
+        command.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+        return handle_errors(command)
+
+    return decorate
+
+
+def _with_az_options(
+    own: list[inspect.Parameter], wanted: list[inspect.Parameter]
+) -> list[inspect.Parameter]:
+    """The command's own options, then the az options it does not declare itself; one it does declare
+    stays where it is, and those before it in ``AZ_OPTIONS`` go just before it (their usual order)."""
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    declared = {p.name for p in own}
+    for i, option in enumerate(wanted):
+        if option.name in declared:
+            continue
+        names = [p.name for p in params]
+        after = [p.name for p in wanted[i + 1 :] if p.name in declared]
+        params.insert(names.index(after[0]) if after else len(params), option)
+    return params

@@ -7,19 +7,9 @@ from typing import Annotated
 
 import typer
 
-from stratus.cli._common import (
-    OutputFormat,
-    OutputOpt,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    handle_errors,
-    stderr,
-)
-from stratus.entities import User
+from stratus.cli._common import OutputFormat, OutputOpt, WorkspaceOpt, emit, stderr, workspace_command
+from stratus.client import MLClient
+from stratus.entities import AccessToken, AuditEvent, RoleAssignment, User
 
 user_app = typer.Typer(help="Manage users (server admin).", no_args_is_help=True)
 token_app = typer.Typer(help="Manage bearer tokens.", no_args_is_help=True)
@@ -31,72 +21,49 @@ TOKEN_COLUMNS = ("id", "user", "name", "workspace", "expires_at", "revoked_at", 
 ROLE_COLUMNS = ("user", "role", "workspace", "id")
 AUDIT_COLUMNS = ("id", "at", "action", "outcome", "actor", "workspace", "target", "client_ip")
 UserOpt = Annotated[str, typer.Option("--user", "-u", help="User name")]
+UserNameOpt = Annotated[str, typer.Option("--name", "-n")]
+YourselfOpt = Annotated[str | None, typer.Option("--user", "-u", help="Default: yourself")]
 
 
 @user_app.command("create")
-@handle_errors
+@workspace_command(USER_COLUMNS)
 def user_create(
-    name: Annotated[str, typer.Option("--name", "-n")],
+    ml: MLClient,
+    name: UserNameOpt,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     server_admin: Annotated[
         bool, typer.Option("--server-admin", help="May create workspaces and users")
     ] = False,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> User:
     """Create a user. Give them access with 'stratus role assign' and a token with 'stratus token create'."""
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(
-        ml.users.create(User(name=name, display_name=display_name, is_server_admin=server_admin)),
-        output,
-        USER_COLUMNS,
-    )
+    return ml.users.create(User(name=name, display_name=display_name, is_server_admin=server_admin))
 
 
 @user_app.command("list")
-@handle_errors
-def user_list(
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(USER_COLUMNS)
+def user_list(ml: MLClient) -> list[User]:
     """List users."""
-    emit(list(client(workspace_name, url, resource_group, subscription).users.list()), output, USER_COLUMNS)
+    return list(ml.users.list())
 
 
 @user_app.command("show")
-@handle_errors
-def user_show(
-    name: Annotated[str, typer.Option("--name", "-n")],
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(USER_COLUMNS)
+def user_show(ml: MLClient, name: UserNameOpt) -> User:
     """Show one user."""
-    emit(client(workspace_name, url, resource_group, subscription).users.get(name), output, USER_COLUMNS)
+    return ml.users.get(name)
 
 
 @token_app.command("create")
-@handle_errors
+@workspace_command()
 def token_create(
-    user: Annotated[str | None, typer.Option("--user", "-u", help="Default: yourself")] = None,
+    ml: MLClient,
+    user: YourselfOpt = None,
     workspace_name: WorkspaceOpt = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="A label for the token")] = None,
     expires_in: Annotated[str, typer.Option("--expires-in", help="e.g. 30d, 12h, 1w, or never")] = "90d",
     output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
 ) -> None:
     """Create a token, scoped to one workspace with -w. The secret is printed once, now."""
-    ml = client(workspace_name, url, resource_group, subscription)
     token = ml.tokens.create(user=user, workspace_name=workspace_name, name=name, expires_in=expires_in)
     if output is OutputFormat.json:
         emit(token, output)
@@ -109,44 +76,25 @@ def token_create(
 
 
 @token_app.command("list")
-@handle_errors
-def token_list(
-    user: Annotated[str | None, typer.Option("--user", "-u", help="Default: yourself")] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(TOKEN_COLUMNS)
+def token_list(ml: MLClient, user: YourselfOpt = None) -> list[AccessToken]:
     """List tokens (never their secrets)."""
-    emit(
-        list(client(workspace_name, url, resource_group, subscription).tokens.list(user=user)),
-        output,
-        TOKEN_COLUMNS,
-    )
+    return list(ml.tokens.list(user=user))
 
 
 @token_app.command("revoke")
-@handle_errors
+@workspace_command(TOKEN_COLUMNS)
 def token_revoke(
-    token_id: Annotated[str, typer.Option("--id", help="Token id (tok_...)")],
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+    ml: MLClient, token_id: Annotated[str, typer.Option("--id", help="Token id (tok_...)")]
+) -> AccessToken:
     """Revoke a token at once."""
-    emit(
-        client(workspace_name, url, resource_group, subscription).tokens.revoke(token_id),
-        output,
-        TOKEN_COLUMNS,
-    )
+    return ml.tokens.revoke(token_id)
 
 
 @role_app.command("assign")
-@handle_errors
+@workspace_command(ROLE_COLUMNS)
 def role_assign(
+    ml: MLClient,
     user: UserOpt,
     role: Annotated[
         str,
@@ -154,63 +102,39 @@ def role_assign(
             "--role", "-r", help="Owner, Contributor, 'Data Scientist', 'Compute Operator' or Reader"
         ),
     ],
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> RoleAssignment:
     """Give a user a role in a workspace (Owner)."""
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(ml.role_assignments.create(user, role), output, ROLE_COLUMNS)
+    return ml.role_assignments.create(user, role)
 
 
 @role_app.command("list")
-@handle_errors
+@workspace_command(ROLE_COLUMNS)
 def role_list(
-    user: Annotated[str | None, typer.Option("--user", "-u")] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+    ml: MLClient, user: Annotated[str | None, typer.Option("--user", "-u")] = None
+) -> list[RoleAssignment]:
     """List role assignments of a workspace."""
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(list(ml.role_assignments.list(user=user)), output, ROLE_COLUMNS)
+    return list(ml.role_assignments.list(user=user))
 
 
 @role_app.command("delete")
-@handle_errors
-def role_delete(
-    user: UserOpt,
-    role: Annotated[str, typer.Option("--role", "-r")],
-    workspace_name: WorkspaceOpt = None,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(output=False)
+def role_delete(ml: MLClient, user: UserOpt, role: Annotated[str, typer.Option("--role", "-r")]) -> None:
     """Remove a role from a user in a workspace (Owner). Takes effect at once."""
-    ml = client(workspace_name, url, resource_group, subscription)
     ml.role_assignments.delete(user, role)
     stderr.print(f"Removed role {role!r} of {user!r} in workspace {ml.workspace_name!r}.")
 
 
 @audit_app.command("list")
-@handle_errors
+@workspace_command(AUDIT_COLUMNS)
 def audit_list(
+    ml: MLClient,
     action: Annotated[str | None, typer.Option("--action", help="e.g. auth.failed, token.create")] = None,
     top: Annotated[int, typer.Option("--top", help="At most this many, newest first")] = 100,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> list[AuditEvent]:
     """List audit events, newest first."""
     events = []
-    for event in client(workspace_name, url, resource_group, subscription).audit.list(action=action):
+    for event in ml.audit.list(action=action):
         events.append(event)
         if len(events) >= top:
             break
-    emit(events, output, AUDIT_COLUMNS)
+    return events

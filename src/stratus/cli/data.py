@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from stratus.cli._common import (
-    DownloadPathOpt,
-    OutputFormat,
-    OutputOpt,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    files_under,
-    handle_errors,
-)
+from stratus.cli._assets import EveryVersionOpt, LabelOpt, check_version_or_label, from_here, set_archived
+from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
 from stratus.client import MLClient
 from stratus.entities.assets import Data
 from stratus.specs import data_from_fields, load_data
-from stratus.specs.data import is_remote
 
 app = typer.Typer(
     help="Data assets: Azure ML data YAML (uri_file, uri_folder, mltable).", no_args_is_help=True
@@ -31,26 +19,12 @@ app = typer.Typer(
 COLUMNS = ("name", "version", "type", "size", "path", "is_archived")
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Data asset name")]
 VersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="Version")]
-LabelOpt = Annotated[str | None, typer.Option("--label", "-l", help="latest: the newest unarchived version")]
-
-
-def from_here(path: str | None) -> str | None:
-    """A local path given on the command line is relative to the current folder, not to the YAML's."""
-    if path is None or is_remote(path) or path.lower().startswith("file:"):
-        return path
-    return str(Path(path).expanduser().resolve())
-
-
-def check_version_or_label(version: str | None, label: str | None, *, required: bool = True) -> None:
-    if version is not None and label is not None:
-        raise typer.BadParameter("give --version or --label, not both", param_hint="--version")
-    if required and version is None and label is None:
-        raise typer.BadParameter("give --version or --label (e.g. --label latest)", param_hint="--version")
 
 
 @app.command("create")
-@handle_errors
+@workspace_command(COLUMNS)
 def create(
+    ml: MLClient,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Azure ML data YAML")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Overrides the YAML's name")] = None,
     version: Annotated[
@@ -61,12 +35,7 @@ def create(
         str | None, typer.Option("--type", "-t", help="uri_file, uri_folder (default) or mltable")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Data:
     """Register a data version from a YAML file (or --name and --path); local files are uploaded."""
     fields = {
         "name": name,
@@ -81,114 +50,57 @@ def create(
         data = data_from_fields(**fields)
     else:
         raise typer.BadParameter("give --file, or --name and --path", param_hint="--file")
-    emit(
-        client(workspace_name, url, resource_group, subscription).data.create_or_update(data), output, COLUMNS
-    )
+    return ml.data.create_or_update(data)
 
 
 @app.command("list")
-@handle_errors
+@workspace_command(COLUMNS)
 def list_(
+    ml: MLClient,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Every version of this asset")] = None,
     include_archived: Annotated[bool, typer.Option("--include-archived")] = False,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> list[Data]:
     """List the newest version of each data asset, or every version of one (--name)."""
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(list(ml.data.list(name, include_archived=include_archived)), output, COLUMNS)
+    return list(ml.data.list(name, include_archived=include_archived))
 
 
 @app.command("show")
-@handle_errors
-def show(
-    name: NameOpt,
-    version: VersionOpt = None,
-    label: LabelOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(COLUMNS)
+def show(ml: MLClient, name: NameOpt, version: VersionOpt = None, label: LabelOpt = None) -> Data:
     """Show a data version (by --version or --label), with its size, hash and profile."""
     check_version_or_label(version, label)
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(ml.data.get(name, version=version, label=label), output, COLUMNS)
+    return ml.data.get(name, version=version, label=label)
 
 
 @app.command("archive")
-@handle_errors
+@workspace_command(COLUMNS)
 def archive(
-    name: NameOpt,
-    version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
-    label: LabelOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+    ml: MLClient, name: NameOpt, version: EveryVersionOpt = None, label: LabelOpt = None
+) -> Data | list[Data]:
     """Archive a version (or every version): hidden from lists and --label latest, kept by number."""
-    check_version_or_label(version, label, required=False)
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(_set_archived(ml, name, version, label, archived=True), output, COLUMNS)
+    return set_archived(ml.data, name, version, label, archived=True)
 
 
 @app.command("restore")
-@handle_errors
+@workspace_command(COLUMNS)
 def restore(
-    name: NameOpt,
-    version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
-    label: LabelOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
-    """Restore an archived version (or every version of the asset)."""
-    check_version_or_label(version, label, required=False)
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(_set_archived(ml, name, version, label, archived=False), output, COLUMNS)
-
-
-def _set_archived(
-    ml: MLClient, name: str, version: str | None, label: str | None, *, archived: bool
+    ml: MLClient, name: NameOpt, version: EveryVersionOpt = None, label: LabelOpt = None
 ) -> Data | list[Data]:
-    """Archive or restore; what changed: the version, or every version when none was named."""
-    if label is not None:
-        # Resolved first: once archived, ``latest`` names another version.
-        version = ml.data.get(name, label=label).version
-    (ml.data.archive if archived else ml.data.restore)(name, version)
-    if version is None:
-        return list(ml.data.list(name, include_archived=True))
-    return ml.data.get(name, version=version)
+    """Restore an archived version (or every version of the asset)."""
+    return set_archived(ml.data, name, version, label, archived=False)
 
 
 @app.command("download")
-@handle_errors
+@workspace_command(("name", "version", "download_path"))
 def download(
+    ml: MLClient,
     name: NameOpt,
     version: VersionOpt = None,
     label: LabelOpt = None,
     download_path: DownloadPathOpt = Path(),
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> dict[str, Any]:
     """Download a data version's files into <download-path>/<name>/."""
     check_version_or_label(version, label)
-    ml = client(workspace_name, url, resource_group, subscription)
     data = ml.data.get(name, version=version, label=label)  # a label resolves to the version reported
     target = ml.data.download_to(data, download_path / name)
-    emit(
-        {"name": name, "version": data.version, "download_path": str(target), "files": files_under(target)},
-        output,
-        ("name", "version", "download_path"),
-    )
+    return download_report(target, name=name, version=data.version)

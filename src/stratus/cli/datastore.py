@@ -8,17 +8,9 @@ from typing import Annotated
 
 import typer
 
-from stratus.cli._common import (
-    OutputFormat,
-    OutputOpt,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    handle_errors,
-)
+from stratus.cli._common import workspace_command
+from stratus.client import MLClient
+from stratus.entities import Datastore
 from stratus.specs import load_datastore
 
 app = typer.Typer(
@@ -30,62 +22,32 @@ NameOpt = Annotated[str, typer.Option("--name", "-n", help="Datastore name")]
 
 
 @app.command("create")
-@handle_errors
+@workspace_command(COLUMNS)
 def create(
+    ml: MLClient,
     file: Annotated[Path, typer.Option("--file", "-f", help="Azure ML datastore YAML (any type)")],
     name: Annotated[str | None, typer.Option("--name", "-n", help="Overrides the YAML's name")] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Datastore:
     """Create or update a datastore from a YAML file; its credentials are stored in the key vault."""
-    datastore = load_datastore(file, name=name)
-    emit(
-        client(workspace_name, url, resource_group, subscription).datastores.create_or_update(datastore),
-        output,
-        COLUMNS,
-    )
+    return ml.datastores.create_or_update(load_datastore(file, name=name))
 
 
 @app.command("list")
-@handle_errors
-def list_(
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(COLUMNS)
+def list_(ml: MLClient) -> list[Datastore]:
     """List the workspace's datastores, the built-in workspaceblobstore included."""
-    emit(list(client(workspace_name, url, resource_group, subscription).datastores.list()), output, COLUMNS)
+    return list(ml.datastores.list())
 
 
 @app.command("show")
-@handle_errors
-def show(
-    name: NameOpt,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(COLUMNS)
+def show(ml: MLClient, name: NameOpt) -> Datastore:
     """Show a datastore (the kind of its credentials, never their values)."""
-    emit(client(workspace_name, url, resource_group, subscription).datastores.get(name), output, COLUMNS)
+    return ml.datastores.get(name)
 
 
 @app.command("delete")
-@handle_errors
-def delete(
-    name: NameOpt,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command()  # takes --output, as az does; a delete prints nothing
+def delete(ml: MLClient, name: NameOpt) -> None:
     """Delete a datastore and its stored credentials; the data it points at is left alone."""
-    del output  # taken by every command, as az takes it; a delete prints nothing
-    client(workspace_name, url, resource_group, subscription).datastores.delete(name)
+    ml.datastores.delete(name)

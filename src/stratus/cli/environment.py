@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from stratus.cli._common import (
-    DownloadPathOpt,
-    OutputFormat,
-    OutputOpt,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    files_under,
-    handle_errors,
-    stderr,
-)
-from stratus.cli.data import check_version_or_label, from_here
+from stratus.cli._assets import EveryVersionOpt, LabelOpt, check_version_or_label, from_here, set_archived
+from stratus.cli._common import DownloadPathOpt, download_report, stderr, workspace_command
 from stratus.client import MLClient
 from stratus.entities.assets import Environment
 from stratus.environments.errors import EnvironmentBuildError
@@ -37,12 +24,12 @@ app = typer.Typer(
 COLUMNS = ("name", "version", "status", "python_version", "spec_hash", "is_archived")
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Environment name")]
 VersionOpt = Annotated[str, typer.Option("--version", "-v", help="Version")]
-LabelOpt = Annotated[str | None, typer.Option("--label", "-l", help="latest: the newest unarchived version")]
 
 
 @app.command("create")
-@handle_errors
+@workspace_command(COLUMNS)
 def create(
+    ml: MLClient,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Azure ML environment YAML")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Overrides the YAML's name")] = None,
     version: Annotated[
@@ -70,12 +57,7 @@ def create(
             help="azureml:<model>:<version> or @<alias>: the Python and packages it was saved with",
         ),
     ] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Environment:
     """Register an environment version from a YAML file, or from --name with --python/--pip (or --image,
     --conda-file, --build-context, or --from-model). Building is a separate step: `stratus environment
     build`."""
@@ -84,9 +66,7 @@ def create(
             raise typer.BadParameter(
                 "--from-model goes with --name (and no --file)", param_hint="--from-model"
             )
-        ml = client(workspace_name, url, resource_group, subscription)
-        emit(ml.environments.create_from_model(name, from_model, version=version), output, COLUMNS)
-        return
+        return ml.environments.create_from_model(name, from_model, version=version)
     if dockerfile_path is not None and build_context is None:
         raise typer.BadParameter(
             "--dockerfile-path goes with --build-context", param_hint="--dockerfile-path"
@@ -110,99 +90,58 @@ def create(
         environment = environment_from_fields(**fields)
     else:
         raise typer.BadParameter("give --file, or --name with --python/--pip or --image", param_hint="--file")
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(ml.environments.create_or_update(environment), output, COLUMNS)
+    return ml.environments.create_or_update(environment)
 
 
 @app.command("list")
-@handle_errors
+@workspace_command(COLUMNS)
 def list_(
+    ml: MLClient,
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="Every version of this environment")
     ] = None,
     include_archived: Annotated[bool, typer.Option("--include-archived")] = False,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> list[Environment]:
     """List the newest version of each environment, or every version of one (--name)."""
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(list(ml.environments.list(name, include_archived=include_archived)), output, COLUMNS)
+    return list(ml.environments.list(name, include_archived=include_archived))
 
 
 @app.command("show")
-@handle_errors
+@workspace_command(COLUMNS)
 def show(
+    ml: MLClient,
     name: NameOpt,
     version: Annotated[str | None, typer.Option("--version", "-v")] = None,
     label: LabelOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Environment:
     """Show an environment version (by --version or --label) with its build status; Azure's curated
     names (AzureML-sklearn-1.5, ...) answer too."""
     check_version_or_label(version, label)
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(ml.environments.get(name, version=version, label=label), output, COLUMNS)
+    return ml.environments.get(name, version=version, label=label)
 
 
 @app.command("archive")
-@handle_errors
+@workspace_command(COLUMNS)
 def archive(
-    name: NameOpt,
-    version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
-    label: LabelOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+    ml: MLClient, name: NameOpt, version: EveryVersionOpt = None, label: LabelOpt = None
+) -> Environment | list[Environment]:
     """Archive a version (or every version): hidden from lists and --label latest, kept by number."""
-    check_version_or_label(version, label, required=False)
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(_set_archived(ml, name, version, label, archived=True), output, COLUMNS)
+    return set_archived(ml.environments, name, version, label, archived=True)
 
 
 @app.command("restore")
-@handle_errors
+@workspace_command(COLUMNS)
 def restore(
-    name: NameOpt,
-    version: Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")] = None,
-    label: LabelOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
-    """Restore an archived version (or every version of the environment)."""
-    check_version_or_label(version, label, required=False)
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(_set_archived(ml, name, version, label, archived=False), output, COLUMNS)
-
-
-def _set_archived(
-    ml: MLClient, name: str, version: str | None, label: str | None, *, archived: bool
+    ml: MLClient, name: NameOpt, version: EveryVersionOpt = None, label: LabelOpt = None
 ) -> Environment | list[Environment]:
-    """Archive or restore; what changed: the version, or every version when none was named."""
-    if label is not None:
-        # Resolved first: once archived, ``latest`` names another version.
-        version = ml.environments.get(name, label=label).version
-    (ml.environments.archive if archived else ml.environments.restore)(name, version)
-    if version is None:
-        return list(ml.environments.list(name, include_archived=True))
-    return ml.environments.get(name, version=version)
+    """Restore an archived version (or every version of the environment)."""
+    return set_archived(ml.environments, name, version, label, archived=False)
 
 
 @app.command("build")
-@handle_errors
+@workspace_command(COLUMNS)
 def build(
+    ml: MLClient,
     name: NameOpt,
     version: VersionOpt,
     wait: Annotated[
@@ -211,24 +150,17 @@ def build(
     stream: Annotated[
         bool, typer.Option("--stream", help="Print the build log to stderr as it is written; waits")
     ] = False,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Environment:
     """Build an environment version on the server (or find it in the build cache)."""
     if stream and not wait:
         raise typer.BadParameter(
             "--stream follows the build to its end; leave out --no-wait", param_hint="--stream"
         )
-    ml = client(workspace_name, url, resource_group, subscription)
     if not stream:
-        emit(ml.environments.build(name, version, wait=wait), output, COLUMNS)
-        return
+        return ml.environments.build(name, version, wait=wait)
     started = ml.environments.build(name, version, wait=False)
     _print_build_log(ml, started)
-    emit(_finished(ml, name, version), output, COLUMNS)
+    return _finished(ml, name, version)
 
 
 def _print_build_log(ml: MLClient, started: Environment) -> None:
@@ -262,22 +194,10 @@ def _finished(ml: MLClient, name: str, version: str) -> Environment:
 
 
 @app.command("download")
-@handle_errors
+@workspace_command(("name", "version", "download_path"))
 def download(
-    name: NameOpt,
-    version: VersionOpt,
-    download_path: DownloadPathOpt = Path(),
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+    ml: MLClient, name: NameOpt, version: VersionOpt, download_path: DownloadPathOpt = Path()
+) -> dict[str, Any]:
     """Write the spec (environment.yml) and, once built, the lock (lock.txt) into <download-path>/<name>/."""
-    ml = client(workspace_name, url, resource_group, subscription)
     target = ml.environments.download(name, version, download_path=download_path)
-    emit(
-        {"name": name, "version": version, "download_path": str(target), "files": files_under(target)},
-        output,
-        ("name", "version", "download_path"),
-    )
+    return download_report(target, name=name, version=version)

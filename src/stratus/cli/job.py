@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from stratus.cli._common import (
-    DownloadPathOpt,
-    OutputFormat,
-    OutputOpt,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    files_under,
-    handle_errors,
-)
+from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
+from stratus.client import MLClient
 from stratus.entities import Job
 
 app = typer.Typer(help="Jobs: MLflow runs logged to the workspace (name = run id).", no_args_is_help=True)
@@ -28,60 +17,35 @@ NameOpt = Annotated[str, typer.Option("--name", "-n", help="Job name (the MLflow
 
 
 @app.command("list")
-@handle_errors
+@workspace_command(COLUMNS)
 def list_(
+    ml: MLClient,
     experiment_name: Annotated[
         str | None, typer.Option("--experiment-name", help="Only this experiment")
     ] = None,
     status: Annotated[str | None, typer.Option("--status", help="e.g. Running, Completed, Failed")] = None,
     include_archived: Annotated[bool, typer.Option("--include-archived", help="Also deleted runs")] = False,
     max_results: Annotated[int | None, typer.Option("--max-results", "-r", min=1)] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> list[Job]:
     """List jobs, newest first."""
-    jobs = client(workspace_name, url, resource_group, subscription).jobs.list(
-        experiment_name=experiment_name, status=status, include_archived=include_archived
-    )
+    jobs = ml.jobs.list(experiment_name=experiment_name, status=status, include_archived=include_archived)
     found: list[Job] = []
     for job in jobs:
         if max_results is not None and len(found) >= max_results:
             break
         found.append(job)
-    emit(found, output, COLUMNS)
+    return found
 
 
 @app.command("show")
-@handle_errors
-def show(
-    name: NameOpt,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(COLUMNS)
+def show(ml: MLClient, name: NameOpt) -> Job:
     """Show a job with its params, latest metrics and tags."""
-    emit(client(workspace_name, url, resource_group, subscription).jobs.get(name), output, COLUMNS)
+    return ml.jobs.get(name)
 
 
 @app.command("download")
-@handle_errors
-def download(
-    name: NameOpt,
-    download_path: DownloadPathOpt = Path(),
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(("name", "download_path"))
+def download(ml: MLClient, name: NameOpt, download_path: DownloadPathOpt = Path()) -> dict[str, Any]:
     """Download a job's artifacts into <download-path>/artifacts/."""
-    target = client(workspace_name, url, resource_group, subscription).jobs.download(
-        name, download_path=download_path
-    )
-    files = files_under(target)
-    emit({"name": name, "download_path": str(target), "files": files}, output, ("name", "download_path"))
+    return download_report(ml.jobs.download(name, download_path=download_path), name=name)

@@ -11,17 +11,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stratus.cli._common import (
-    OutputFormat,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    handle_errors,
-    stderr,
-)
+from stratus.cli._common import OutputFormat, emit, stderr, workspace_command
+from stratus.client import MLClient
 from stratus.errors import StratusError
 
 if TYPE_CHECKING:
@@ -32,8 +23,9 @@ EXIT_INTERRUPTED = 130
 
 
 @app.command("import")
-@handle_errors
+@workspace_command()  # prints the summary itself
 def import_(
+    ml: MLClient,
     source: Annotated[
         str,
         typer.Option(
@@ -47,13 +39,9 @@ def import_(
         bool,
         typer.Option("--include-deleted", help="Also copy deleted experiments and runs (they stay deleted)"),
     ] = False,
-    workspace_name: WorkspaceOpt = None,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="table (a summary) or json (the summary as JSON)")
     ] = OutputFormat.table,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
 ) -> None:
     """Copy experiments, runs, logged models and registered models from an MLflow server.
 
@@ -65,7 +53,6 @@ def import_(
         from stratus.migrate import ImportOptions, MlflowImportError, import_mlflow_into
     except ImportError as exc:
         raise StratusError(f"{exc}", code="MISSING_DEPENDENCY") from None
-    ml = client(workspace_name, url, resource_group, subscription)
     stderr.print(f"Importing {source} into workspace {ml.workspace_name!r} at {ml.endpoint}", soft_wrap=True)
     bars = _ProgressBars(stderr)
     try:

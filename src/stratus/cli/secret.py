@@ -10,17 +10,9 @@ from typing import Annotated
 
 import typer
 
-from stratus.cli._common import (
-    OutputFormat,
-    OutputOpt,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    handle_errors,
-)
+from stratus.cli._common import workspace_command
+from stratus.client import MLClient
+from stratus.entities.secrets import Secret
 
 app = typer.Typer(help="Secrets of the workspace's key vault (values are write-only).", no_args_is_help=True)
 COLUMNS = ("name", "creation_context.created_by", "creation_context.last_modified_at")
@@ -42,48 +34,30 @@ def _read_value(value_file: Path | None) -> str:
 
 
 @app.command("set")
-@handle_errors
+@workspace_command(COLUMNS)
 def set_(
+    ml: MLClient,
     name: NameOpt,
     value_file: Annotated[
         Path | None, typer.Option("--value-file", help="File holding the value; default: stdin")
     ] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Secret:
     """Create or replace a secret; the value comes from --value-file, stdin, or a hidden prompt."""
     value = _read_value(value_file)
     if not value:
         raise typer.BadParameter("the secret value is empty", param_hint="--value-file")
-    emit(client(workspace_name, url, resource_group, subscription).secrets.set(name, value), output, COLUMNS)
+    return ml.secrets.set(name, value)
 
 
 @app.command("list")
-@handle_errors
-def list_(
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(COLUMNS)
+def list_(ml: MLClient) -> list[Secret]:
     """List secret names (values are never shown)."""
-    emit(list(client(workspace_name, url, resource_group, subscription).secrets.list()), output, COLUMNS)
+    return list(ml.secrets.list())
 
 
 @app.command("delete")
-@handle_errors
-def delete(
-    name: NameOpt,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command()  # takes --output, as az does; a delete prints nothing
+def delete(ml: MLClient, name: NameOpt) -> None:
     """Delete a secret."""
-    del output  # taken by every command, as az takes it; a delete prints nothing
-    client(workspace_name, url, resource_group, subscription).secrets.delete(name)
+    ml.secrets.delete(name)

@@ -1,27 +1,18 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from stratus.cli._common import (
-    EXIT_USAGE,
-    OutputFormat,
-    OutputOpt,
-    ResourceGroupOpt,
-    SubscriptionOpt,
-    UrlOpt,
-    WorkspaceOpt,
-    client,
-    emit,
-    handle_errors,
-    stderr,
-)
+from stratus.cli._common import EXIT_USAGE, stderr, workspace_command
+from stratus.client import MLClient
 from stratus.entities import Workspace
 
 app = typer.Typer(help="Manage workspaces.", no_args_is_help=True)
 COLUMNS = ("name", "display_name", "description", "mlflow_tracking_uri")
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Workspace name: 3-33 of [A-Za-z0-9_-]")]
+DisplayNameOpt = Annotated[str | None, typer.Option("--display-name")]
+DescriptionOpt = Annotated[str | None, typer.Option("--description")]
 TagOpt = Annotated[list[str] | None, typer.Option("--tags", help="key=value, repeatable")]
 
 
@@ -38,86 +29,60 @@ def _tags(pairs: list[str] | None) -> dict[str, str] | None:
 
 
 @app.command("create")
-@handle_errors
+@workspace_command(COLUMNS)
 def create(
+    ml: MLClient,
     name: NameOpt,
-    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
-    description: Annotated[str | None, typer.Option("--description")] = None,
+    display_name: DisplayNameOpt = None,
+    description: DescriptionOpt = None,
     tags: TagOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Workspace:
     """Create a workspace (server admin)."""
-    ml = client(workspace_name, url, resource_group, subscription)
     ws = Workspace(name=name, display_name=display_name, description=description, tags=_tags(tags) or {})
-    emit(ml.workspaces.begin_create(ws).result(), output, COLUMNS)
+    return ml.workspaces.begin_create(ws).result()
 
 
 @app.command("list")
-@handle_errors
-def list_(
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+@workspace_command(COLUMNS)
+def list_(ml: MLClient) -> list[Workspace]:
     """List the workspaces you can read."""
-    emit(list(client(workspace_name, url, resource_group, subscription).workspaces.list()), output, COLUMNS)
+    return list(ml.workspaces.list())
 
 
 @app.command("show")
-@handle_errors
+@workspace_command(COLUMNS)
 def show(
+    ml: MLClient,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Default: the current workspace")] = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Workspace:
     """Show one workspace."""
-    ml = client(workspace_name, url, resource_group, subscription)
-    emit(ml.workspaces.get(name or ml.workspace_name), output, COLUMNS)
+    return ml.workspaces.get(name or ml.workspace_name)
 
 
 @app.command("update")
-@handle_errors
+@workspace_command(COLUMNS)
 def update(
+    ml: MLClient,
     name: NameOpt,
-    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
-    description: Annotated[str | None, typer.Option("--description")] = None,
+    display_name: DisplayNameOpt = None,
+    description: DescriptionOpt = None,
     tags: TagOpt = None,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> Workspace:
     """Update a workspace's display name, description or tags."""
-    ml = client(workspace_name, url, resource_group, subscription)
     ws = Workspace(name=name, display_name=display_name, description=description)
     if tags is not None:
         ws.tags = _tags(tags) or {}
-    emit(ml.workspaces.begin_update(ws).result(), output, COLUMNS)
+    return ml.workspaces.begin_update(ws).result()
 
 
 @app.command("delete")
-@handle_errors
+@workspace_command()
 def delete(
+    ml: MLClient,
     name: NameOpt,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Really delete")] = False,
-    workspace_name: WorkspaceOpt = None,
-    output: OutputOpt = OutputFormat.json,
-    url: UrlOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-) -> None:
+) -> dict[str, Any]:
     """Delete a workspace and everything in it. Without --yes, only says what would be removed."""
-    ml = client(workspace_name, url, resource_group, subscription)
     summary = ml.workspaces.begin_delete(name, dry_run=not yes).result()
     what = (
         f"workspace {name!r}: {summary['role_assignments']} role assignment(s), {summary['tokens']} "
@@ -128,4 +93,4 @@ def delete(
         stderr.print(f"Would delete {what}.\nRun again with --yes to delete.", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE)
     stderr.print(f"Deleted {what}.", soft_wrap=True)
-    emit(summary, output)
+    return summary

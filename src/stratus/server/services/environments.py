@@ -158,6 +158,8 @@ class EnvironmentService(VersionedAssets[Environment]):
     def _create(
         self, caller: Caller, workspace: WorkspaceRecord, environment: Environment, plan: BuildPlan | None
     ) -> Environment:
+        if environment.build is not None:
+            self._check_context(workspace, environment.build.path, environment.build.dockerfile_path)
         details: dict[str, Any] = {"form": "build" if plan is None else "plan"}
         if plan is not None:
             details.update(spec_hash=plan.spec_hash, python=plan.python, plan=plan.to_dict())
@@ -332,6 +334,25 @@ class EnvironmentService(VersionedAssets[Environment]):
         self._store.assets.record_lock(plan.spec_hash, built.python_version, built.lock_text)
 
     # -- Docker build contexts --------------------------------------------------------------------
+    def _check_context(self, workspace: WorkspaceRecord, path: str, dockerfile: str) -> None:
+        """A build context must be a folder on a datastore of this workspace holding the Dockerfile."""
+        location = self._datastores.resolve(workspace, path, field="build.path")
+        objects = self._datastores.open(workspace, location.name)
+        inside = "/".join(p for p in (location.path, dockerfile.strip("/")) if p)
+        try:
+            found = not objects.info(inside).is_dir
+        except (FileNotFoundError, InvalidInputError):
+            found = False
+        except ValueError as exc:  # an unsafe dockerfile_path
+            raise InvalidInputError(
+                f"dockerfile_path {dockerfile!r}: {exc}", field="build.dockerfile_path"
+            ) from None
+        if not found:
+            raise InvalidInputError(
+                f"the build context {path!r} has no {dockerfile!r}; upload the folder holding it",
+                field="build.dockerfile_path",
+            )
+
     def _docker_key(self, record: AssetVersionRecord) -> str:
         return f"docker-{record.id}"
 
