@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -154,11 +155,13 @@ def profile_table(
     fmt: str | None
     if kind == "uri_file":
         fmt = table_format(path)
+        _check_links(fs, [path], allowed_roots)
         frame = read_table(fs, path, max_rows=max_rows + 1)
         files = [path]
     elif kind == "uri_folder":
         files = folder_files(fs, path)
         fmt = table_format(files[0])
+        _check_links(fs, files, [path, *allowed_roots])
         frame = read_folder(fs, path, max_rows=max_rows + 1)
     else:
         fmt = "mltable"
@@ -172,6 +175,21 @@ def profile_table(
             rows, exact = counted, True
     profile.update({"kind": kind, "format": fmt, "rows": rows, "rows_exact": exact})
     return profile
+
+
+def _check_links(fs: Any, files: Sequence[str], roots: Sequence[str]) -> None:
+    """On a local disk a file may be a symbolic link to anywhere: what it points at must lie under one of
+    ``roots`` (the asset's folder, the datastore), or its contents would leak into the profile."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if protocol not in ("file", "local") or not roots:
+        return
+    real_roots = [os.path.realpath(root) for root in roots]
+    for path in files:
+        real = os.path.realpath(path)
+        if not any(real == root or real.startswith(root.rstrip("/") + "/") for root in real_roots):
+            raise InvalidInputError(
+                f"{os.path.basename(path)!r} links to a file outside the data's folder", field="path"
+            )
 
 
 def _count(fs: Any, files: list[str], count_bytes: int) -> int | None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from stratus.artifacts.errors import UnsafePathError
 from stratus.artifacts.paths import canonicalize
@@ -235,6 +237,7 @@ def _azure_config(kind: str, given: dict[str, Any]) -> dict[str, Any]:
             "host:port for an emulator such as Azurite (127.0.0.1:10000); the scheme goes in protocol",
             field="endpoint",
         )
+    _check_host(endpoint.rsplit(":", 1)[0] if match.group("port") else endpoint, "endpoint")
     protocol = _string(given, "protocol", "https").lower()
     if protocol not in _PROTOCOLS[kind]:
         raise InvalidInputError(
@@ -270,6 +273,7 @@ def _s3_config(given: dict[str, Any]) -> dict[str, Any]:
                 "without credentials, query or fragment",
                 field="endpoint_url",
             )
+        _check_host(urlsplit(url).hostname or "", "endpoint_url")
         result["endpoint_url"] = url.rstrip("/")
     if "region" in given:
         region = _string(given, "region", "").lower()
@@ -279,6 +283,26 @@ def _s3_config(given: dict[str, Any]) -> dict[str, Any]:
             )
         result["region"] = region
     return result
+
+
+# Cloud instance-metadata services: a datastore pointing there would let a datastore creator probe the
+# server's own cloud credentials through create-time errors.
+_METADATA_HOSTS = frozenset(
+    {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
+)
+
+
+def _check_host(host: str, field: str) -> None:
+    name = host.strip("[]").lower()
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if name in _METADATA_HOSTS or (address is not None and address.is_link_local):
+        raise InvalidInputError(
+            f"{field} {host!r} is a link-local or cloud metadata address, which datastores may not use",
+            field=field,
+        )
 
 
 def _local_path(value: object) -> str:

@@ -6,8 +6,9 @@ write and listing goes through the one path canonicaliser.
 
 Only the datastore's own config and credentials are used: unlike the server's artifact store, nothing
 is taken from ``AZURE_STORAGE_*`` or ``STRATUS_*`` variables, so a datastore with no credentials is
-anonymous (Azure) rather than silently the server's account. S3 with no credentials uses the standard
-AWS chain (``AWS_*`` variables, profile, instance role), as the AWS tools do.
+anonymous rather than silently the server's account: for S3 too (unsigned requests), since the server's
+AWS chain (its ``AWS_*`` variables, profile or instance role) may reach buckets, such as the artifact
+store's, that a datastore creator must not.
 """
 
 from __future__ import annotations
@@ -256,6 +257,8 @@ def _open_s3(cfg: dict[str, Any], secrets: dict[str, str] | None, fail_fast: boo
     if secrets:
         options["key"] = secrets["access_key_id"]
         options["secret"] = secrets["secret_access_key"]
+    else:
+        options["anon"] = True
     if "endpoint_url" in cfg:
         options["endpoint_url"] = cfg["endpoint_url"]
     if "region" in cfg:

@@ -5,6 +5,7 @@ pandas, and the 4xx answers for what the server must refuse."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,6 +175,18 @@ def test_local_datastore_owner_only_and_inside_roots(ml: MLClient, server: LiveS
         Data(name="on-local", path="azureml://datastores/shared_disk/paths/parts/", type="uri_folder")
     )
     assert data.datastore == "shared_disk" and data.profile["rows"] == 4
+    # A link inside the datastore to a file outside it is not followed into the profile.
+    outside = roots.parent / "outside-secret.csv"
+    outside.write_text("secret_column\nsecret-value-1\nsecret-value-2\n")
+    linked = roots / "linked"
+    linked.mkdir()
+    (linked / "a.csv").write_text("x\n1\n")
+    (linked / "z.csv").symlink_to(outside)
+    ml.datastores.create_or_update(LocalDatastore(name="linked_disk", path=str(linked)))
+    leaked = ml.data.create_or_update(
+        Data(name="linked", path="azureml://datastores/linked_disk/paths/", type="uri_folder")
+    )
+    assert "secret" not in json.dumps(leaked.as_dict()) and leaked.profile is None
     # The server never takes a file path or file:// URI, even under a local datastore: those are reached
     # by their azureml:// URI.
     for path in (f"file://{folder}/parts/a.csv", f"{folder}/parts/a.csv"):

@@ -300,3 +300,27 @@ def test_local_paths_must_be_plain_absolute_paths(path: str, tmp_path: Path) -> 
     with pytest.raises(InvalidInputError) as caught:
         check_local_root(path, [Path(os.sep)], [])
     assert caught.value.field == "path"
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "field"),
+    [
+        ("s3", {"bucket": "data", "endpoint_url": "http://169.254.169.254/latest"}, "endpoint_url"),
+        ("s3", {"bucket": "data", "endpoint_url": "http://[fe80::1]:9000"}, "endpoint_url"),
+        ("s3", {"bucket": "data", "endpoint_url": "http://metadata.google.internal"}, "endpoint_url"),
+        (
+            "azure_blob",
+            {
+                "account_name": "acct",
+                "container_name": "c1x",
+                "endpoint": "169.254.169.254:80",
+                "protocol": "http",
+            },
+            "endpoint",
+        ),
+    ],
+)
+def test_metadata_and_link_local_endpoints_are_refused(kind: str, config: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidInputError, match="link-local or cloud metadata") as caught:
+        normalize_config(kind, config)
+    assert caught.value.field == field

@@ -284,18 +284,19 @@ def test_s3_prefixes_are_separate(moto_s3: MotoS3Service, s3_bucket: str) -> Non
 
 
 @pytest.mark.s3
-def test_s3_without_credentials_uses_the_aws_environment(
+def test_s3_without_credentials_is_anonymous_not_the_servers_identity(
     moto_s3: MotoS3Service, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The server's own AWS identity may reach buckets a datastore creator must not (the artifact store's).
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "server-own-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "server-own-secret")
     config = _s3_config(moto_s3, s3_bucket)
-    with pytest.raises(InvalidInputError, match="no credentials") as caught:
-        verify_datastore("s3", config, None)
-    assert caught.value.field == "credentials"
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto_s3.access_key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto_s3.secret_access_key)
-    verify_datastore("s3", config, None)
-    open_datastore("s3", config, None).write("from-env.txt", b"ok")
-    assert _keys(moto_s3, s3_bucket) == ["from-env.txt"]
+    store = open_datastore("s3", config, None)
+    fs, _ = store.filesystem()
+    assert fs.anon is True and not fs.key and not fs.secret
+    verify_datastore("s3", config, None)  # moto serves unsigned requests, as a public bucket would
+    signed, _ = open_datastore("s3", config, _s3_credentials(moto_s3)).filesystem()
+    assert signed.anon is False and signed.key == moto_s3.access_key_id
 
 
 @pytest.mark.s3

@@ -169,10 +169,10 @@ class DataAssetService(VersionedAssets[Data]):
         target = "/".join(p for p in (fs_root.rstrip("/"), path if data_type == "uri_file" else root) if p)
         try:
             return {"profile": profile_table(fs, target, data_type, allowed_roots=[fs_root])}
-        except InvalidInputError:
+        except InvalidInputError as exc:
             if data_type == "mltable":
                 raise
-            return {"profile_error": "not a table this server can read"}
+            return {"profile_error": exc.message}
         except (StratusError, ValueError, OSError) as exc:
             if data_type == "mltable":
                 raise InvalidInputError(f"the MLTable does not load: {exc}", field="path") from exc
