@@ -32,6 +32,11 @@ def test_secret_rows_and_first_data_key_wins(store: SqlMetadataStore, ws) -> Non
     assert (replaced.ciphertext, replaced.created_by, replaced.updated_by) == ("v1:bbb", "alice", "bob")
     assert replaced.created_at == created.created_at
     store.secrets.put(ws.id, "~datastore/d", "v1:ccc", owner="datastore:d", actor=None)
+    longest = "~datastore/" + "n" * 255  # datastore names go up to 255 characters
+    assert (
+        store.secrets.put(ws.id, longest, "v1:ddd", owner="datastore:" + "n" * 255, actor=None).name
+        == longest
+    )
     assert [s.name for s in store.secrets.list(ws.id)] == ["TOKEN"]
     assert [s.name for s in store.secrets.list(ws.id, owner="datastore:d")] == ["~datastore/d"]
     assert store.secrets.delete(ws.id, "TOKEN") and not store.secrets.delete(ws.id, "TOKEN")

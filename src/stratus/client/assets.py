@@ -227,6 +227,10 @@ class EnvironmentOperations(_VersionedAssetOperations[Environment]):
                 )
             time.sleep(1.0)
             environment = self._entity(Environment, "GET", path)
+        if wait and environment.status not in ("Succeeded", "Failed"):
+            raise StratusError(
+                f"environment {name}:{version} did not build (status {environment.status})", code="NOT_BUILT"
+            )
         if wait and environment.status == "Failed":
             raise EnvironmentBuildError(
                 f"environment {name}:{version} failed to build: "

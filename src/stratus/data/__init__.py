@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stratus.data.formats import is_tabular, table_format
-    from stratus.data.load import load
+    from stratus.data.loading import load
     from stratus.data.mltable import MLTABLE_FILE, PATH_COLUMN, MLTable, load_mltable, read_mltable
     from stratus.data.profile import profile_frame, profile_table
     from stratus.data.tabular import count_rows, read_folder, read_table
@@ -30,7 +30,7 @@ _HOMES = {
     "table_format": "stratus.data.formats",
     "profile_frame": "stratus.data.profile",
     "profile_table": "stratus.data.profile",
-    "load": "stratus.data.load",
+    "load": "stratus.data.loading",
     "parse_reference": "stratus.specs.references",
 }
 __all__ = [

@@ -56,6 +56,9 @@ class BuildPlan:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()
+    # Set for plans whose index URLs need vault secrets: the workspace whose secrets they are. A build that
+    # used one workspace's credentials (private packages) is then never another workspace's cache hit.
+    scope: str | None = None
     # Where the plan came from and conda packages left out on purpose: shown to users, never hashed.
     origin: str = field(default="", compare=False)
     dropped: tuple[str, ...] = field(default=(), compare=False)
@@ -69,6 +72,7 @@ class BuildPlan:
             "index_url": self.index_url,
             # Order kept: with uv's first-index strategy it decides where a package comes from.
             "extra_index_urls": list(dict.fromkeys(self.extra_index_urls)),
+            **({"scope": self.scope} if self.scope else {}),
         }
 
     @cached_property
@@ -88,6 +92,7 @@ class BuildPlan:
             "index_url": self.index_url,
             "extra_index_urls": list(self.extra_index_urls),
             "constraints": list(self.constraints),
+            "scope": self.scope,
             "origin": self.origin,
             "dropped": list(self.dropped),
         }
@@ -100,6 +105,7 @@ class BuildPlan:
             index_url=data.get("index_url"),
             extra_index_urls=tuple(data.get("extra_index_urls") or ()),
             constraints=tuple(data.get("constraints") or ()),
+            scope=data.get("scope"),
             origin=str(data.get("origin") or ""),
             dropped=tuple(data.get("dropped") or ()),
         )

@@ -3,7 +3,7 @@
 Azure's forms: ``image`` (optionally with ``conda_file``, built on top of the image) or ``build`` (a
 Docker build context). Stratus extension, for environments the server builds with uv and no Docker:
 ``python`` (the interpreter version, e.g. "3.11") and ``pip`` (requirement lines, which may include
-``--index-url``/``--extra-index-url``/``--find-links`` lines with an http(s) URL, and ``--pre``).
+``--index-url``/``-i``/``--extra-index-url`` lines with an http(s) URL).
 Exactly one form per file.
 """
 
@@ -23,8 +23,9 @@ from stratus.specs.datastore import StrictModel, StringMap, field_error
 from stratus.specs.loader import Spec, SpecError, load_spec, parse_spec
 
 SCHEMA_FILE = "environment.schema.json"
-PIP_OPTIONS_WITH_VALUE = ("--index-url", "-i", "--extra-index-url", "--find-links", "-f")
-PIP_FLAGS = ("--pre",)
+# The pip options the build plan takes (stratus.environments.plan): where packages come from.
+PIP_OPTIONS_WITH_VALUE = ("--index-url", "-i", "--extra-index-url")
+PIP_FLAGS: tuple[str, ...] = ()
 
 
 def _python_text(value: Any) -> Any:

@@ -80,7 +80,7 @@ def mltable_folder(root: Path) -> Path:
     return root
 
 
-def test_uri_file_versions_hash_profile_and_load(ml: MLClient, tmp_path: Path) -> None:
+def test_uri_file_versions_hash_profile_and_load(ml: MLClient, server: LiveServer, tmp_path: Path) -> None:
     csv = tmp_path / "table.csv"
     FRAME.to_csv(csv, index=False)
     first = ml.data.create_or_update(Data(name="table", path=str(csv), type="uri_file", tags={"k": "v"}))
@@ -110,6 +110,17 @@ def test_uri_file_versions_hash_profile_and_load(ml: MLClient, tmp_path: Path) -
     assert stratus.data.load("azureml:table@latest", ml_client=ml).shape == (4, 2)
     folder = ml.data.download("table", version="1", download_path=tmp_path / "out")
     assert (folder / "table.csv").read_bytes() == csv.read_bytes()
+    # Archiving by label acts on the version the label named then, and answers it.
+    archived = post(server, "/data/table/versions/latest/archive", {})
+    assert archived.status_code == 200 and archived.json()["version"] == "2024-01", archived.text
+    assert archived.json()["is_archived"] is True
+    ml.data.restore("table", version="2024-01")
+    for escape in ("..%2F..%2Fstratus.db", "%2E%2E/x", "../x"):
+        response = httpx.get(
+            f"{server.url}/api/v1/workspaces/default/data/table/versions/1/files/{escape}",
+            headers={"Authorization": f"Bearer {server.admin_token}"},
+        )
+        assert response.status_code in (400, 404), (escape, response.status_code, response.text)
     ml.data.archive("table")  # every version
     with pytest.raises(NotFoundError):
         ml.data.get("table", label="latest")

@@ -79,12 +79,16 @@ def test_concurrent_builds_of_one_spec_build_once(
         with MLClient(server.admin_token, endpoint=server.url, show_progress=False) as client:
             results.append(client.environments.build("racing", version).status)
 
+    resolved_before = len([e for e in ml.audit.list(action="secret.resolve") if e.target == "INDEX_PASSWORD"])
     threads = [threading.Thread(target=build, args=(v,)) for v in versions]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert results == ["Succeeded"] * 3
+    # One build ran: it alone resolved the index password (the log file is rewritten by each build).
+    resolved = [e for e in ml.audit.list(action="secret.resolve") if e.target == "INDEX_PASSWORD"]
+    assert len(resolved) == resolved_before + 1
     log = "\n".join(ml.environments.build_log("racing", versions[0]))
     assert log.count("# Stratus environment ") == 1
 
@@ -132,6 +136,18 @@ def test_failures_name_what_failed(server: LiveServer, tmp_path: Path) -> None:
             failed = ml.environments.get("missing", missing.version)
             assert failed.status == "Failed" and not failed.lock_available
             assert "stratus-no-such-package-xyz" in failed.build_error
+            # A build that fails before uv runs (its index secret is not in this workspace's vault) is
+            # Failed, saying why, and the SDK raises.
+            orphan = ml.environments.create_or_update(
+                Environment(
+                    name="orphan",
+                    python="3.11",
+                    pip=["--extra-index-url https://u:${{secrets.NOT_SET}}@127.0.0.1:9/simple", "six"],
+                )
+            )
+            with pytest.raises(EnvironmentBuildError, match="NOT_SET"):
+                ml.environments.build("orphan", orphan.version)
+            assert ml.environments.get("orphan", orphan.version).status == "Failed"
             python = ml.environments.create_or_update(Environment(name="py", python="3.14", pip=["six"]))
             with pytest.raises(EnvironmentBuildError, match=r"3\.14.*3\.11|3\.11.*3\.14"):
                 ml.environments.build("py", python.version)

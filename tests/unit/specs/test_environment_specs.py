@@ -78,8 +78,7 @@ python: "3.11"
 pip:
   - --index-url https://pypi.org/simple
   - --extra-index-url=https://download.pytorch.org/whl/cpu
-  - -f https://download.pytorch.org/whl/torch_stable.html
-  - --pre
+  - -i https://pypi.org/simple
   - scikit-learn>=1.4
   - "pandas==2.2.*"
 properties:
@@ -161,8 +160,7 @@ def test_native_python_and_pip(spec_dir: Path) -> None:
     assert env.pip == [
         "--index-url https://pypi.org/simple",
         "--extra-index-url=https://download.pytorch.org/whl/cpu",
-        "-f https://download.pytorch.org/whl/torch_stable.html",
-        "--pre",
+        "-i https://pypi.org/simple",
         "scikit-learn>=1.4",
         "pandas==2.2.*",
     ]
@@ -192,7 +190,9 @@ def test_native_python_and_pip(spec_dir: Path) -> None:
         ({"pip": ["-r requirements.txt"]}, "pip.0", "'-r' is not taken"),
         ({"pip": ["numpy", "-e ."]}, "pip.1", "'-e' is not taken"),
         ({"pip": ["--index-url"]}, "pip.0", "needs an http(s) URL"),
-        ({"pip": ["--find-links ./wheels"]}, "pip.0", "needs an http(s) URL"),
+        ({"pip": ["--find-links https://x/wheels"]}, "pip.0", "'--find-links' is not taken"),
+        ({"pip": ["--pre"]}, "pip.0", "'--pre' is not taken"),
+        ({"pip": ["-i ./wheels"]}, "pip.0", "needs an http(s) URL"),
         ({"pip": [""]}, "pip.0", "non-empty"),
         ({"pip": "numpy"}, "pip", "list"),
         ({"image": "i", "os_type": "macos"}, "os_type", "linux"),

@@ -118,8 +118,8 @@ async def update_data(
 async def archive_data_version(
     name: Name, version: Version, request: Request, caller: CallerDep, state: StateDep
 ) -> Data:
-    await call(state.data.set_archived, caller, request.state.workspace, name, version, True)
-    return await call(state.data.get, request.state.workspace, name, version)
+    changed = await call(state.data.set_archived, caller, request.state.workspace, name, version, True)
+    return await call(state.data.get, request.state.workspace, name, changed)
 
 
 @router.post(
@@ -128,8 +128,8 @@ async def archive_data_version(
 async def restore_data_version(
     name: Name, version: Version, request: Request, caller: CallerDep, state: StateDep
 ) -> Data:
-    await call(state.data.set_archived, caller, request.state.workspace, name, version, False)
-    return await call(state.data.get, request.state.workspace, name, version)
+    changed = await call(state.data.set_archived, caller, request.state.workspace, name, version, False)
+    return await call(state.data.get, request.state.workspace, name, changed)
 
 
 @router.post("/data/{name}/archive", tags=["data"], status_code=204, openapi_extra=ARCHIVE)

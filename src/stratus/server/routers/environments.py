@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import Body, Path, Query, Request, Response
@@ -91,16 +92,20 @@ async def update_environment(
 async def archive_environment_version(
     name: Name, version: Version, request: Request, caller: CallerDep, state: StateDep
 ) -> Environment:
-    await call(state.environments.set_archived, caller, request.state.workspace, name, version, True)
-    return await call(state.environments.get, request.state.workspace, name, version)
+    changed = await call(
+        state.environments.set_archived, caller, request.state.workspace, name, version, True
+    )
+    return await call(state.environments.get, request.state.workspace, name, changed)
 
 
 @router.post("/{name}/versions/{version}/restore", response_model=Environment, openapi_extra=ARCHIVE)
 async def restore_environment_version(
     name: Name, version: Version, request: Request, caller: CallerDep, state: StateDep
 ) -> Environment:
-    await call(state.environments.set_archived, caller, request.state.workspace, name, version, False)
-    return await call(state.environments.get, request.state.workspace, name, version)
+    changed = await call(
+        state.environments.set_archived, caller, request.state.workspace, name, version, False
+    )
+    return await call(state.environments.get, request.state.workspace, name, changed)
 
 
 @router.post("/{name}/archive", status_code=204, openapi_extra=ARCHIVE)
@@ -127,7 +132,12 @@ async def build_environment(
     ] = 0.0,
 ) -> Environment:
     """Start the build (or find it in the cache); ``status`` says Building, Succeeded or Failed."""
-    return await call(state.environments.build, caller, request.state.workspace, name, version, wait=wait)
+    workspace = request.state.workspace
+    resolved, future = await call(state.environments.start_build, caller, workspace, name, version)
+    if wait > 0:
+        # Waited for on the event loop: a waiting request holds no worker thread.
+        await asyncio.wait([asyncio.wrap_future(future)], timeout=wait)
+    return await call(state.environments.get, workspace, name, resolved)
 
 
 @router.get("/{name}/versions/{version}/build-log", openapi_extra=READ)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from stratus.artifacts import ArtifactStore, canonicalize
+from stratus.artifacts import ArtifactStore, UnsafePathError, canonicalize
 from stratus.data.formats import is_tabular
 from stratus.datastores import format_datastore_uri
 from stratus.entities._base import CreationContext
@@ -207,7 +207,12 @@ class DataAssetService(VersionedAssets[Data]):
         self, workspace: WorkspaceRecord, name: str, version: str, relative: str
     ) -> Iterator[bytes]:
         objects, root, files = self._location(workspace, self.record(workspace, name, version))
-        clean = canonicalize(relative)
+        try:
+            clean = canonicalize(relative)
+        except UnsafePathError:
+            raise NotFoundError(
+                f"data asset {name}:{version} has no file {relative!r}", field="path"
+            ) from None
         if not any(f.path == clean for f in files):
             raise NotFoundError(f"data asset {name}:{version} has no file {relative!r}", field="path")
         return objects.iter_read(f"{root}/{clean}" if root else clean)

@@ -26,7 +26,8 @@ from stratus.datastores import (
 from stratus.entities._base import CreationContext
 from stratus.entities.assets import DATASTORE_CLASSES, Datastore, WorkspaceBlobDatastore
 from stratus.entities.roles import Permission
-from stratus.errors import InvalidInputError, NotFoundError
+from stratus.errors import ConflictError, InvalidInputError, NotFoundError
+from stratus.secrets.redact import REDACTOR
 from stratus.secrets.vault import KeyVault
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService
@@ -94,7 +95,17 @@ class DatastoreService:
         self._lock = threading.Lock()
 
     def _local_rules(self) -> tuple[list[Path], list[Path]]:
-        return self._settings.local_datastore_root_paths, [self._settings.resolved_home]
+        """Allowed roots, and the server's own folders no datastore may overlap: the home, and the artifact
+        store, environment cache and SQLite database wherever they were configured to live."""
+        settings = self._settings
+        forbidden = [settings.resolved_home, settings.resolved_env_cache]
+        artifact_uri = settings.resolved_artifact_uri
+        if "://" not in artifact_uri or artifact_uri.startswith("file://"):
+            forbidden.append(Path(artifact_uri.removeprefix("file://")))
+        database = settings.resolved_database_url
+        if database.startswith("sqlite:///"):
+            forbidden.append(Path(database.removeprefix("sqlite:///")).parent)
+        return settings.local_datastore_root_paths, forbidden
 
     def _local_kwargs(self, kind: str) -> dict[str, Any]:
         """Local datastores are checked against the allowed roots on every open: a root taken out of
@@ -130,8 +141,17 @@ class DatastoreService:
             self._auth.authorize(caller, Permission.CREATE_LOCAL_DATASTORE, workspace.name)
             config["path"] = str(check_local_root(config["path"], *self._local_rules()))
         config = normalize_config(datastore.type, config)
+        existing = self._store.datastores.get(workspace.id, name)
+        if existing is not None and existing.type != datastore.type:
+            raise ConflictError(
+                f"datastore {name!r} is of type {existing.type!r}; delete it first to make it "
+                f"{datastore.type!r}",
+                field="type",
+            )
         # Open and list before storing anything: a wrong key or container fails now, naming the field.
         verify_datastore(datastore.type, config, secret or None, **self._local_kwargs(datastore.type))
+        for value in (secret or {}).values():
+            REDACTOR.register(str(value))
         if secret:
             self._vault.put(
                 workspace, _secret_name(name), json.dumps(secret), actor=caller.user_name, owner=_owner(name)
@@ -202,6 +222,8 @@ class DatastoreService:
         secret: dict[str, Any] | None = None
         if record.credentials_type != "none":
             secret = json.loads(self._vault.reveal(workspace, _secret_name(name), owner=_owner(name)))
+            for value in secret.values():
+                REDACTOR.register(str(value))
         opened = open_datastore(record.type, record.config, secret, **self._local_kwargs(record.type))
         with self._lock:
             self._opened = {k: v for k, v in self._opened.items() if k[:2] != key[:2]}

@@ -12,6 +12,8 @@ builds of the same hash, on any server sharing it, install exactly that lock.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -43,7 +45,7 @@ from stratus.secrets.vault import KeyVault
 from stratus.server.services.auth import AuthService
 from stratus.server.services.context import Caller
 from stratus.server.services.datastores import DatastoreService
-from stratus.server.services.versioned import VersionedAssets
+from stratus.server.services.versioned import LATEST, VersionedAssets
 from stratus.specs import environment_to_fields
 from stratus.store.base import AssetVersionRecord, MetadataStore, WorkspaceRecord
 
@@ -54,6 +56,9 @@ NOT_BUILDABLE = "NotBuildable"
 CURATED_PREFIX = "AzureML-"
 BUILD_WORKERS = 2
 MODEL_ENV_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml")
+LOG_APPEAR_SECONDS = 30.0
+# A Docker build that runs longer is stopped and fails (it would hold one of the build threads).
+DOCKER_BUILD_TIMEOUT = 3600.0
 
 
 def plan_for(environment: Environment, origin: str) -> BuildPlan | None:
@@ -84,6 +89,8 @@ class EnvironmentService(VersionedAssets[Environment]):
         self._auth = auth
         self.cache = cache
         self._builds: dict[str, Future[Any]] = {}
+        # Builds that failed before uv ran (a secret missing from the vault, say): no status file says so.
+        self._failures: dict[str, str] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=BUILD_WORKERS, thread_name_prefix="env-build")
         self._docker: bool | None = None
@@ -111,7 +118,7 @@ class EnvironmentService(VersionedAssets[Environment]):
             return BUILDING
         status = self.cache.get_status(spec_hash)
         if status is None:
-            return REGISTERED
+            return FAILED if spec_hash in self._failures else REGISTERED
         return status.state if status.state in (SUCCEEDED, FAILED, BUILDING) else REGISTERED
 
     def _entity(self, record: AssetVersionRecord) -> Environment:
@@ -121,7 +128,11 @@ class EnvironmentService(VersionedAssets[Environment]):
         lock = self._store.assets.get_lock(spec_hash) if spec_hash else None
         status = self._status(details)
         failure = self.cache.get_status(spec_hash) if spec_hash and status == FAILED else None
-        build_error = failure.error if failure else (details.get("docker") or {}).get("error")
+        build_error = (
+            failure.error
+            if failure
+            else self._failures.get(spec_hash or "") or (details.get("docker") or {}).get("error")
+        )
         return Environment(
             **fields,
             name=record.name,
@@ -158,6 +169,8 @@ class EnvironmentService(VersionedAssets[Environment]):
     def _create(
         self, caller: Caller, workspace: WorkspaceRecord, environment: Environment, plan: BuildPlan | None
     ) -> Environment:
+        if plan is not None and plan.secret_names():
+            plan = dataclasses.replace(plan, scope=workspace.id)
         if environment.build is not None:
             self._check_context(workspace, environment.build.path, environment.build.dockerfile_path)
         details: dict[str, Any] = {"form": "build" if plan is None else "plan"}
@@ -224,6 +237,11 @@ class EnvironmentService(VersionedAssets[Environment]):
             curated = resolve_curated(name) if name.startswith(CURATED_PREFIX) else None
             if curated is None:
                 raise
+            if version not in (None, LATEST, "1"):
+                raise NotFoundError(
+                    f"curated environment {name} has version 1 here (or use label latest), not {version!r}",
+                    field="version",
+                ) from None
             return self._curated_record(workspace, name, curated[1])
 
     def _curated_record(self, workspace: WorkspaceRecord, name: str, plan: BuildPlan) -> AssetVersionRecord:
@@ -273,10 +291,10 @@ class EnvironmentService(VersionedAssets[Environment]):
         return self.get(workspace, name, version)
 
     # -- builds ----------------------------------------------------------------------------------
-    def build(
-        self, caller: Caller, workspace: WorkspaceRecord, name: str, version: str, *, wait: float = 0.0
-    ) -> Environment:
-        """Start (or join) the build of a version; with ``wait`` seconds > 0, wait up to that long for it."""
+    def start_build(
+        self, caller: Caller, workspace: WorkspaceRecord, name: str, version: str
+    ) -> tuple[str, Future[Any]]:
+        """Start (or join) the build of a version: ``(the version, a future done when the build ends)``."""
         record = self.record(workspace, name, version)
         details = record.details
         if details.get("form") == "build":
@@ -287,18 +305,20 @@ class EnvironmentService(VersionedAssets[Environment]):
                     "or a python + pip environment instead",
                     field="build",
                 )
-            future = self._start_docker(caller, workspace, record)
-        else:
-            plan = BuildPlan.from_dict(details["plan"])
-            if plan.secret_names():
-                self._auth.authorize(caller, Permission.USE_SECRETS, workspace.name)
-            future = self._start(caller, workspace, plan)
-        if wait > 0:
-            deadline = time.monotonic() + wait
-            while not future.done() and time.monotonic() < deadline:
-                time.sleep(0.05)
-        # Read again: a Docker build keeps its state in the version's details.
-        return self._entity(self.record(workspace, name, record.version))
+            return record.version, self._start_docker(caller, workspace, record)
+        plan = BuildPlan.from_dict(details["plan"])
+        if plan.secret_names():
+            self._auth.authorize(caller, Permission.USE_SECRETS, workspace.name)
+        return record.version, self._start(caller, workspace, plan)
+
+    def build(
+        self, caller: Caller, workspace: WorkspaceRecord, name: str, version: str, *, wait: float = 0.0
+    ) -> Environment:
+        """``start_build``, then wait up to ``wait`` seconds for it; the version as it then stands."""
+        resolved, future = self.start_build(caller, workspace, name, version)
+        with contextlib.suppress(TimeoutError):
+            future.result(timeout=wait)
+        return self.get(workspace, name, resolved)
 
     def _start(self, caller: Caller, workspace: WorkspaceRecord, plan: BuildPlan) -> Future[Any]:
         spec_hash = plan.spec_hash
@@ -310,6 +330,7 @@ class EnvironmentService(VersionedAssets[Environment]):
                 done: Future[Any] = Future()
                 done.set_result(None)
                 return done
+            self._failures.pop(spec_hash, None)
             future = self._pool.submit(self._run_build, caller, workspace, plan)
             self._builds[spec_hash] = future
             return future
@@ -327,9 +348,15 @@ class EnvironmentService(VersionedAssets[Environment]):
             )
         except EnvironmentBuildError as exc:
             log.info("environment %s failed to build: %s", plan.spec_hash[:12], exc.message.splitlines()[0])
+            if self.cache.get_status(plan.spec_hash) is None:
+                self._failures[plan.spec_hash] = exc.message
             return
-        except Exception:
+        except StratusError as exc:  # before uv ran: e.g. an index secret missing from the vault
+            self._failures[plan.spec_hash] = exc.message
+            return
+        except Exception as exc:
             log.exception("environment %s: build crashed", plan.spec_hash[:12])
+            self._failures[plan.spec_hash] = f"the build crashed: {type(exc).__name__}"
             return
         self._store.assets.record_lock(plan.spec_hash, built.python_version, built.lock_text)
 
@@ -414,7 +441,8 @@ class EnvironmentService(VersionedAssets[Environment]):
                     log_file.write(line + "\n")
                     log_file.flush()
 
-                build_image(Path(scratch), str(build.get("dockerfile_path") or "Dockerfile"), tag, write)
+                dockerfile = str(build.get("dockerfile_path") or "Dockerfile")
+                build_image(Path(scratch), dockerfile, tag, write, timeout=DOCKER_BUILD_TIMEOUT)
         except Exception as exc:  # every failure is the version's Failed state, with the reason
             message = exc.message if isinstance(exc, StratusError) else f"{type(exc).__name__}: {exc}"
             self._set_docker(workspace, record, {"state": FAILED, "error": message, "image": tag}, caller)
@@ -441,7 +469,12 @@ class EnvironmentService(VersionedAssets[Environment]):
         return self._follow(path, spec_hash, follow)
 
     def _follow(self, path: Any, spec_hash: str, follow: bool) -> Iterator[bytes]:
+        deadline = time.monotonic() + LOG_APPEAR_SECONDS
         while not path.exists():
+            with self._lock:
+                future = self._builds.get(spec_hash)
+            if future is None or future.done() or time.monotonic() > deadline:
+                return  # the build runs elsewhere, or ended without writing a log here
             time.sleep(0.1)
         with path.open("rb") as handle:
             while True:

@@ -65,8 +65,9 @@ class VersionedAssets(Generic[E]):
 
     def set_archived(
         self, caller: Caller, workspace: WorkspaceRecord, name: str, version: str | None, archived: bool
-    ) -> int:
-        """Archive or restore one version, or all versions of the name (``version=None``)."""
+    ) -> str | None:
+        """Archive or restore one version, or all versions of the name (``version=None``); returns the
+        version changed (``latest`` resolved before archiving, since afterwards it names another one)."""
         if version == LATEST:
             version = self.record(workspace, name, None, LATEST).version
         changed = self._store.assets.set_archived(
@@ -75,7 +76,7 @@ class VersionedAssets(Generic[E]):
         if not changed:
             what = f"{self._label} {name}:{version}" if version else f"{self._label} {name!r}"
             raise NotFoundError(f"{what} not found", field="version" if version else "name")
-        return changed
+        return version
 
     def update(
         self,

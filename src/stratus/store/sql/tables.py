@@ -370,7 +370,8 @@ class SecretRow(Base):
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    # User secrets are up to 127 characters; vault-owned ones are "~datastore/" + a datastore name.
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(300))
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -46,7 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "secrets",
         sa.Column("workspace_id", sa.String(32), nullable=False),
-        sa.Column("name", sa.String(256), nullable=False),
+        sa.Column("name", sa.String(300), nullable=False),
         sa.Column("owner", sa.String(300), nullable=True),
         sa.Column("ciphertext", sa.Text(), nullable=False),
         *_stamps(),
