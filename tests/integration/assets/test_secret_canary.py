@@ -4,8 +4,11 @@ response, no CLI output, no log and no file the server or its builds wrote."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,10 @@ from stratus import MLClient
 from stratus.cli.main import app
 from stratus.entities.assets import AccessKeyConfiguration, Data, Environment, S3Datastore
 from stratus.errors import InvalidInputError
+from stratus.secrets import KeyVault, master_key, resolve_for_launch
+from stratus.server.services.auth import AuthService
+from stratus.server.services.context import Caller
+from stratus.store.sql import open_store
 
 CANARY = "canary-7f00d2be94c1-secret"
 
@@ -118,6 +125,38 @@ def test_canary_secret_never_leaks(
             if "{" not in concrete:
                 outputs.append(httpx.get(server.url + concrete, headers=headers).text)
     server.stop()  # flush logs and the database
+    # Launch-time resolution, as the job launcher will do it: the value goes into one child's environment.
+    store = open_store(f"sqlite:///{server.home / 'stratus.db'}")
+    try:
+        key = master_key.read(None, server.home / "master.key")
+        assert key is not None
+        admin = store.users.get("admin")
+        caller = Caller(
+            user_id=admin.id,
+            user_name="admin",
+            is_server_admin=True,
+            token_id=None,
+            token_workspace_id=None,
+            token_workspace_name=None,
+        )
+        workspace = store.workspaces.get("default")
+        env = resolve_for_launch(
+            {"environment_variables": {"TOKEN": "${{secrets.CANARY}}"}},
+            vault=KeyVault(store, key),
+            workspace=workspace,
+            caller=caller,
+            authorize=AuthService(store, cache_seconds=0).authorize,
+        )
+        digest = workdir / "child-digest.txt"
+        script = (
+            "import hashlib, os, sys\n"
+            "open(sys.argv[1], 'w').write(hashlib.sha256(os.environ['TOKEN'].encode()).hexdigest())"
+        )
+        subprocess.run([sys.executable, "-c", script, str(digest)], env={**os.environ, **env}, check=True)
+        assert digest.read_text() == hashlib.sha256(CANARY.encode()).hexdigest()
+        assert store.audit.list(action="secret.resolve").items[0].target == "CANARY"
+    finally:
+        store.close()
     leaks = [i for i, text in enumerate(outputs) if CANARY in text]
     assert not leaks, [outputs[i][:300] for i in leaks]
     roots = [server.home, workdir / "envs", workdir / "download", server.log_path]

@@ -141,20 +141,31 @@ class DataAssetService(VersionedAssets[Data]):
         files: list[DataFile],
         data_type: str,
     ) -> dict[str, Any]:
-        """sha256 of the one file, or of ``path NUL sha256`` lines of a folder's files."""
-        indexed = datastore == WORKSPACE_BLOBSTORE
-        if not indexed and sum(f.size for f in files) > HASH_READ_LIMIT:
-            listing = "".join(f"{f.path}\0{f.size}\n" for f in files)
+        """sha256 of the one file, or of ``path NUL sha256`` lines of a folder's files. Files the index
+        does not know are read; when that would mean more than HASH_READ_LIMIT bytes, the hash covers the
+        location, names and sizes instead (``hash_kind: listing``)."""
+        recorded: dict[str, str] = {}
+        if datastore == WORKSPACE_BLOBSTORE:
+            for item in files:
+                record = self._store.artifact_index.get(workspace.id, self._full(root, item.path))
+                if record is not None:
+                    recorded[item.path] = record.sha256
+        unread = sum(f.size for f in files if f.path not in recorded)
+        if unread > HASH_READ_LIMIT:
+            location = f"{datastore}\0{root}\n"
+            listing = location + "".join(f"{f.path}\0{f.size}\n" for f in files)
             return {"sha256": hashlib.sha256(listing.encode()).hexdigest(), "hash_kind": "listing"}
-        digests = []
-        for item in files:
-            full = f"{root}/{item.path}" if root else item.path
-            record = self._store.artifact_index.get(workspace.id, full) if indexed else None
-            digests.append(record.sha256 if record is not None else objects.checksum(full).sha256)
+        digests = [
+            recorded.get(item.path) or objects.checksum(self._full(root, item.path)).sha256 for item in files
+        ]
         if data_type == "uri_file":
             return {"sha256": digests[0], "hash_kind": "content"}
         lines = "".join(f"{f.path}\0{d}\n" for f, d in zip(files, digests, strict=True))
         return {"sha256": hashlib.sha256(lines.encode()).hexdigest(), "hash_kind": "content"}
+
+    @staticmethod
+    def _full(root: str, relative: str) -> str:
+        return f"{root}/{relative}" if root else relative
 
     @staticmethod
     def _profile(objects: ArtifactStore, root: str, path: str, data_type: str) -> dict[str, Any]:
