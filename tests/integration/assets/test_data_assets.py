@@ -127,7 +127,9 @@ def test_uri_file_versions_hash_profile_and_load(ml: MLClient, server: LiveServe
     ml.data.restore("table")
 
 
-def test_uri_folder_and_mltable(ml: MLClient, tmp_path: Path) -> None:
+def test_uri_folder_and_mltable(
+    ml: MLClient, server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = mltable_folder(tmp_path / "mlt")
     table = ml.data.create_or_update(Data(name="parts-table", path=str(folder), type="mltable"))
     assert table.file_count == 3 and table.profile["rows"] == 4
@@ -142,6 +144,10 @@ def test_uri_folder_and_mltable(ml: MLClient, tmp_path: Path) -> None:
     )
     assert parts.sha256 == hashlib.sha256("".join(lines).encode()).hexdigest()
     assert stratus.data.load("azureml:parts:1", ml_client=ml).shape == (4, 3)
+    # Without ml_client, load connects as MLClient() does: STRATUS_URL / STRATUS_TOKEN or the profile.
+    monkeypatch.setenv("STRATUS_URL", server.url)
+    monkeypatch.setenv("STRATUS_TOKEN", server.admin_token)
+    assert stratus.data.load("azureml:parts@latest").shape == (4, 3)
     # A bad MLTable is the caller's error, naming what to fix.
     (folder / "MLTable").write_text(
         "paths:\n  - pattern: ./parts/*.csv\ntransformations:\n  - frobnicate: 1\n"
