@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     local_datastore_roots: str = ""
     # The environment cache (the container-registry analogue): built virtualenvs keyed by spec hash.
     env_cache: Path | None = None
+    # Each uv step of an environment build (resolve, create, install) is stopped after this many seconds.
+    env_build_timeout: float = 3600.0
 
     @property
     def resolved_home(self) -> Path:

@@ -43,16 +43,19 @@ def load(reference: str | Data, ml_client: MLClient | None = None, **read_option
         else:
             name, version, label = parse_reference(reference)
             data = client.data.get(name, version=version, label=None if version else (label or "latest"))
-        folder = _materialise(client, data)
-        return _read(folder, data, **read_options)
+        if data.sha256 and data.hash_kind == "content":
+            return _read(_materialise(client, data, data.sha256), data, **read_options)
+        # A listing hash does not name the bytes: read a fresh download, keep nothing.
+        with tempfile.TemporaryDirectory(prefix="stratus-data-") as scratch:
+            return _read(client.data.download_to(data, Path(scratch)), data, **read_options)
     finally:
         if owned:
             client.close()
 
 
-def _materialise(client: MLClient, data: Data) -> Path:
-    """The version's files in the local cache (downloaded once, atomically by renaming a whole folder)."""
-    key = data.sha256 or f"{data.name}-{data.version}-{data.id}"
+def _materialise(client: MLClient, data: Data, key: str) -> Path:
+    """The version's files in the local cache under their content hash (downloaded once, atomically by
+    renaming a whole folder)."""
     target = cache_root() / key
     if target.is_dir():
         return target

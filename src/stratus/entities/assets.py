@@ -206,6 +206,9 @@ class Data(Entity):
     # Server fields.
     id: str | None = None
     sha256: str | None = None  # content hash of the files the version points at, when the server read them
+    # "content": sha256 over the files' bytes; "listing": over location, names and sizes only (large
+    # data not read at registration), so changed bytes with unchanged names and sizes keep the hash.
+    hash_kind: str | None = None
     size: int | None = None  # bytes
     file_count: int | None = None
     profile: dict[str, Any] | None = None  # column statistics of tabular data, when computed

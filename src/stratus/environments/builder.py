@@ -191,6 +191,7 @@ class EnvironmentCache:
         uv_cache_dir: Path | None = None,
         generate_hashes: bool = True,
         lock_timeout: float = -1,
+        step_timeout: float | None = None,
     ) -> None:
         if uv_bin is None:
             import uv
@@ -201,6 +202,11 @@ class EnvironmentCache:
         self.uv_cache_dir = Path(uv_cache_dir) if uv_cache_dir is not None else None
         self.generate_hashes = generate_hashes
         self.lock_timeout = lock_timeout
+        # Each uv step (compile, venv, sync, freeze) is killed after this many seconds, so a hung resolver
+        # or index cannot hold a build thread for ever.
+        self.step_timeout = step_timeout
+        self._running: set[subprocess.Popen[str]] = set()
+        self._running_lock = threading.Lock()
         self._uv_version: str | None = None
 
     # -- queries -------------------------------------------------------------------------------------
@@ -537,6 +543,42 @@ class EnvironmentCache:
         except OSError as exc:
             raise _StepFailedError(step, f"cannot run uv ({self.uv_bin}): {exc.strerror}") from None
         captured: list[str] = []
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            process.kill()
+
+        timer = threading.Timer(self.step_timeout, expire) if self.step_timeout else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        with self._running_lock:
+            self._running.add(process)
+        try:
+            self._stream(process, out, captured, capture)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            with self._running_lock:
+                self._running.discard(process)
+        if expired.is_set():
+            raise _StepFailedError(step, f"uv was stopped after {self.step_timeout:g} s")
+        if process.returncode != 0:
+            raise _StepFailedError(step, out.error_detail())
+        return "".join(captured)
+
+    def terminate_running(self) -> int:
+        """Kill the uv processes of builds in progress (the server is stopping); they end as Failed."""
+        with self._running_lock:
+            running = list(self._running)
+        for process in running:
+            with contextlib.suppress(OSError):
+                process.kill()
+        return len(running)
+
+    @staticmethod
+    def _stream(process: subprocess.Popen[str], out: _Output, captured: list[str], capture: bool) -> None:
         with process:  # closes the pipes, waits for the exit
             assert process.stdout is not None
             if capture:
@@ -550,9 +592,6 @@ class EnvironmentCache:
             else:
                 for line in process.stdout:
                     out.line(line)
-        if process.returncode != 0:
-            raise _StepFailedError(step, out.error_detail())
-        return "".join(captured)
 
     def _child_env(self, indexes: _Indexes) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _STRIPPED_ENV}

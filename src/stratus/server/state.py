@@ -92,7 +92,7 @@ class ServerState:
             self.store,
             self.vault,
             self.auth,
-            EnvironmentCache(self.settings.resolved_env_cache),
+            EnvironmentCache(self.settings.resolved_env_cache, step_timeout=self.settings.env_build_timeout),
             self.datastores,
         )
 

@@ -72,3 +72,30 @@ def test_environment_references_resolve_in_every_form(state: ServerState) -> Non
         resolve(workspace, "azureml:train-env:7")
     with pytest.raises(InvalidInputError, match="curated"):
         state.environments.create(CALLER, workspace, Environment(name="AzureML-mine", python="3.11"))
+
+
+def test_large_unindexed_data_gets_a_listing_hash_of_its_location(
+    state: ServerState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stratus.server.services.data as data_service
+
+    workspace = state.workspaces.get("default")
+    objects = state.artifact_objects.objects(workspace)
+    for folder in ("a", "b"):  # same names and sizes in two places, written around the index
+        objects.write(f"{folder}/part.bin", b"x" * 64)
+    monkeypatch.setattr(data_service, "HASH_READ_LIMIT", 10)
+    first, second = (
+        state.data.create(
+            CALLER,
+            workspace,
+            Data(name=f"big-{f}", path=f"azureml://datastores/workspaceblobstore/paths/{f}/"),
+        )
+        for f in ("a", "b")
+    )
+    assert first.hash_kind == second.hash_kind == "listing"
+    assert first.sha256 != second.sha256  # the location is part of a listing hash
+    monkeypatch.setattr(data_service, "HASH_READ_LIMIT", 1 << 30)
+    read = state.data.create(
+        CALLER, workspace, Data(name="big-a", path="azureml://datastores/workspaceblobstore/paths/a/")
+    )
+    assert read.hash_kind == "content" and read.version == "2"

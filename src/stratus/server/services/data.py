@@ -51,6 +51,7 @@ def data_entity(record: AssetVersionRecord) -> Data:
         datastore=details.get("datastore"),
         id=record.id,
         sha256=details.get("sha256"),
+        hash_kind=details.get("hash_kind"),
         size=details.get("size"),
         file_count=details.get("file_count"),
         profile=details.get("profile"),

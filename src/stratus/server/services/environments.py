@@ -96,7 +96,10 @@ class EnvironmentService(VersionedAssets[Environment]):
         self._docker: bool | None = None
 
     def close(self) -> None:
+        """Stop building: queued builds are dropped and running uv processes killed (they end Failed), so a
+        stopping server does not wait for them."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.cache.terminate_running()
 
     def docker_available(self) -> bool:
         if self._docker is None:
