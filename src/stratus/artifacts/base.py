@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from stratus.artifacts.errors import ArtifactTooLargeError, StagedPieceMismatchError, UnsafePathError
 from stratus.artifacts.paths import canonicalize, is_canonical, join
@@ -160,12 +160,6 @@ class ArtifactStore(abc.ABC):
         """A store rooted at ``prefix`` of this one (e.g. one per workspace)."""
         key = canonicalize(prefix)
         return self if key == "" else self._sub(key)
-
-    def filesystem(self) -> tuple[Any, str]:
-        """``(fsspec filesystem, root path on it)``, for readers that need globbing and random access
-        (pandas, MLTable). Read-only use: writes go through ``write`` so they stay atomic and indexed;
-        callers must keep the paths they build under the root."""
-        raise NotImplementedError(f"{type(self).__name__} has no fsspec filesystem")
 
     def full_uri(self, path: str) -> str:
         """URI of ``path`` in this store (the store's URI for the root)."""

@@ -171,6 +171,9 @@ class FsspecArtifactStore(ArtifactStore):
         return sum(1 for name in names if is_canonical(self._relative(name) or ""))
 
     def filesystem(self) -> tuple[Any, str]:
+        """``(fsspec filesystem, root path on it)``, for readers that need globbing and random access
+        (pandas, MLTable). Read-only use: writes go through ``write`` so they stay atomic and indexed;
+        callers must keep the paths they build under the root."""
         return self._fs, self._root
 
     def _sub(self, key: str) -> ArtifactStore:

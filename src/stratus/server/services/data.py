@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stratus.artifacts import ArtifactStore, UnsafePathError, canonicalize
+from stratus.artifacts.fsspec_store import FsspecArtifactStore
 from stratus.data.formats import is_tabular
 from stratus.datastores import format_datastore_uri
 from stratus.entities._base import CreationContext
@@ -100,8 +101,9 @@ class DataAssetService(VersionedAssets[Data]):
         return data_entity(record)
 
     @staticmethod
-    def _files_of(objects: ArtifactStore, path: str, data_type: str) -> tuple[str, list[DataFile]]:
-        """``(folder the files are relative to, files)``; the path must exist as the type says."""
+    def _root_of(objects: ArtifactStore, path: str, data_type: str) -> tuple[str, DataFile | None]:
+        """``(folder the asset's files are relative to, the one file of a uri_file)``, checking that the path
+        exists as the type says, without listing a folder."""
         try:
             entry = objects.info(path)
         except FileNotFoundError:
@@ -112,18 +114,24 @@ class DataAssetService(VersionedAssets[Data]):
                     f"{path!r} is a folder; use type uri_folder, or point at one file", field="path"
                 )
             folder, _, name = entry.path.rpartition("/")
-            return folder, [DataFile(name, entry.size or 0)]
+            return folder, DataFile(name, entry.size or 0)
         if not entry.is_dir:
             if data_type == "mltable" and entry.path.rsplit("/", 1)[-1] == MLTABLE_FILE:
-                entry = objects.info(entry.path.rpartition("/")[0])
-            else:
-                raise InvalidInputError(
-                    f"{path!r} is a file; type {data_type} needs a folder (use uri_file for one file)",
-                    field="path",
-                )
-        base = entry.path
-        listed = objects.list(base, recursive=True)
-        prefix = f"{base}/" if base else ""
+                return entry.path.rpartition("/")[0], None
+            raise InvalidInputError(
+                f"{path!r} is a file; type {data_type} needs a folder (use uri_file for one file)",
+                field="path",
+            )
+        return entry.path, None
+
+    @staticmethod
+    def _files_of(objects: ArtifactStore, path: str, data_type: str) -> tuple[str, list[DataFile]]:
+        """``(folder the files are relative to, files)``; the path must exist as the type says."""
+        root, single = DataAssetService._root_of(objects, path, data_type)
+        if single is not None:
+            return root, [single]
+        listed = objects.list(root, recursive=True)
+        prefix = f"{root}/" if root else ""
         files = [DataFile(e.path.removeprefix(prefix), e.size or 0) for e in listed if not e.is_dir]
         if not files:
             raise InvalidInputError(f"the folder {path!r} holds no files", field="path")
@@ -131,7 +139,7 @@ class DataAssetService(VersionedAssets[Data]):
             raise InvalidInputError(
                 f"type mltable needs an {MLTABLE_FILE} file in the folder {path!r}", field="path"
             )
-        return base, files
+        return root, files
 
     def _content_hash(
         self,
@@ -177,6 +185,8 @@ class DataAssetService(VersionedAssets[Data]):
         # pandas loads only when a table is profiled: the server starts without it.
         from stratus.data.profile import profile_table
 
+        if not isinstance(objects, FsspecArtifactStore):  # every configured backend is one
+            return {"profile_error": "this store cannot be read as a table"}
         fs, fs_root = objects.filesystem()
         target = "/".join(p for p in (fs_root.rstrip("/"), path if data_type == "uri_file" else root) if p)
         try:
@@ -206,25 +216,34 @@ class DataAssetService(VersionedAssets[Data]):
     # -- files -----------------------------------------------------------------------------------
     def _location(
         self, workspace: WorkspaceRecord, record: AssetVersionRecord
-    ) -> tuple[ArtifactStore, str, list[DataFile]]:
+    ) -> tuple[ArtifactStore, str, str]:
+        """``(the datastore, the asset's path on it, its type)``."""
         location = self._datastores.resolve(workspace, record.spec["path"])
         objects = self._datastores.open(workspace, location.name)
-        root, files = self._files_of(objects, location.path, record.spec.get("type", "uri_folder"))
-        return objects, root, files
+        return objects, location.path, record.spec.get("type", "uri_folder")
 
     def files(self, workspace: WorkspaceRecord, name: str, version: str) -> list[DataFile]:
-        return self._location(workspace, self.record(workspace, name, version))[2]
+        return self._files_of(*self._location(workspace, self.record(workspace, name, version)))[1]
 
     def read_file(
         self, workspace: WorkspaceRecord, name: str, version: str, relative: str
     ) -> Iterator[bytes]:
-        objects, root, files = self._location(workspace, self.record(workspace, name, version))
+        """One file of a version, checked on its own (no listing of the whole folder per file)."""
+        objects, path, data_type = self._location(workspace, self.record(workspace, name, version))
+        root, single = self._root_of(objects, path, data_type)
+        missing = NotFoundError(f"data asset {name}:{version} has no file {relative!r}", field="path")
         try:
             clean = canonicalize(relative)
         except UnsafePathError:
-            raise NotFoundError(
-                f"data asset {name}:{version} has no file {relative!r}", field="path"
-            ) from None
-        if not any(f.path == clean for f in files):
-            raise NotFoundError(f"data asset {name}:{version} has no file {relative!r}", field="path")
-        return objects.iter_read(f"{root}/{clean}" if root else clean)
+            raise missing from None
+        full = self._full(root, clean)
+        if single is not None:
+            if clean != single.path:
+                raise missing
+        else:
+            try:
+                if objects.info(full).is_dir:
+                    raise missing
+            except FileNotFoundError:
+                raise missing from None
+        return objects.iter_read(full)

@@ -47,6 +47,7 @@ from stratus.server.services.context import Caller
 from stratus.server.services.datastores import DatastoreService
 from stratus.server.services.versioned import LATEST, VersionedAssets
 from stratus.specs import environment_to_fields
+from stratus.specs.references import parse_reference
 from stratus.store.base import AssetVersionRecord, MetadataStore, WorkspaceRecord
 
 log = logging.getLogger(__name__)
@@ -281,17 +282,8 @@ class EnvironmentService(VersionedAssets[Environment]):
         curated = resolve_curated(reference)
         if curated is not None:
             return self.get(workspace, f"{CURATED_PREFIX}{curated[0]}", None, "latest")
-        text = reference.removeprefix("azureml:")
-        if "@" in text:
-            name, label = text.split("@", 1)
-            return self.get(workspace, name, None, label)
-        name, _, version = text.partition(":")
-        if not version:
-            raise InvalidInputError(
-                f"environment reference {reference!r} needs a version or label: name:version or name@latest",
-                field="environment",
-            )
-        return self.get(workspace, name, version)
+        name, version, label = parse_reference(reference)
+        return self.get(workspace, name, version, label)
 
     # -- builds ----------------------------------------------------------------------------------
     def start_build(
