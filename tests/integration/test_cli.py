@@ -12,10 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from plugins.stratus_server import LiveServer, start_server
-from stratus.cli.main import app
+from plugins.stratus_server import LiveServer, cli_invoker, start_server
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def cli(server: LiveServer, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("STRATUS_URL", server.url)
-    monkeypatch.setenv("STRATUS_TOKEN", server.admin_token)
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None, code: int = 0):
-        result = runner.invoke(app, list(args), input=input)
-        assert result.exit_code == code, (
-            args,
-            result.exit_code,
-            result.stdout,
-            result.stderr,
-            result.exception,
-        )
-        return result
-
-    return invoke
+    return cli_invoker(server, monkeypatch)
 
 
 def api_get(server: LiveServer, path: str) -> httpx.Response:

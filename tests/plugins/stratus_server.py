@@ -145,3 +145,28 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 def as_json(response: httpx.Response) -> Any:
     assert response.headers.get("content-type", "").startswith("application/json"), response.text
     return response.json()
+
+
+def cli_invoker(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``invoke(*args, input=None, code=0)``: the Typer CLI in process against ``server`` as its admin,
+    asserting the exit code (the message shows the output and any exception)."""
+    from typer.testing import CliRunner
+
+    from stratus.cli.main import app
+
+    monkeypatch.setenv("STRATUS_URL", server.url)
+    monkeypatch.setenv("STRATUS_TOKEN", server.admin_token)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, code: int = 0) -> Any:
+        result = runner.invoke(app, list(args), input=input)
+        assert result.exit_code == code, (
+            args,
+            result.exit_code,
+            result.stdout,
+            result.stderr,
+            result.exception,
+        )
+        return result
+
+    return invoke

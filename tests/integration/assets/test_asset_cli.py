@@ -10,11 +10,9 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from plugins.services import AzuriteService
-from plugins.stratus_server import LiveServer, start_server
-from stratus.cli.main import app
+from plugins.stratus_server import LiveServer, cli_invoker, start_server
 
 IRIS_CSV = "sepal_length,sepal_width,petal_length,petal_width,species\n" + "".join(
     f"{5 + i / 10:.1f},3.{i % 10},1.{i % 7},0.{i % 3},{('setosa', 'versicolor', 'virginica')[i % 3]}\n"
@@ -38,22 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, local_roots: Path) -> Itera
 
 @pytest.fixture
 def cli(server: LiveServer, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("STRATUS_URL", server.url)
-    monkeypatch.setenv("STRATUS_TOKEN", server.admin_token)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, (
-            args,
-            result.exit_code,
-            result.stdout,
-            result.stderr,
-            result.exception,
-        )
-        return result
-
-    return invoke
+    return cli_invoker(server, monkeypatch)
 
 
 def as_json(result) -> object:

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from plugins.stratus_server import LiveServer, start_server
+from plugins.stratus_server import LiveServer, cli_invoker, start_server
 from stratus import MLClient
-from stratus.cli.main import app
 from stratus.errors import PermissionDeniedError
 
 CANARY = "canary-secret-5b1e9c77d2"
@@ -26,16 +24,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def cli(server: LiveServer, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("STRATUS_URL", server.url)
-    monkeypatch.setenv("STRATUS_TOKEN", server.admin_token)
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None, code: int = 0):
-        result = runner.invoke(app, list(args), input=input)
-        assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr)
-        return result
-
-    return invoke
+    return cli_invoker(server, monkeypatch)
 
 
 @pytest.fixture
