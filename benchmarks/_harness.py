@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
+from rich.console import Console
 
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent  # the venv's bin: `stratus`, `mlflow` and `python` come from it
@@ -216,12 +218,19 @@ def _read_token(home: Path, server: Server, started: float, timeout: float) -> s
     return path.read_text().strip()
 
 
-def start_stratus(workdir: Path, database_url: str | None, *, timeout: float = 120) -> Server:
-    """`stratus server start` as `make run` starts it, with a fresh home and a free loopback port."""
+def start_stratus(
+    workdir: Path,
+    database_url: str | None,
+    *,
+    timeout: float = 120,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """`stratus server start` as `make run` starts it, with a fresh home and a free loopback port
+    (``extra_env``: further variables for the server, e.g. its uv cache)."""
     workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "stratus-home"
     port = free_port()
-    env = clean_env(**({"STRATUS_DATABASE_URL": database_url} if database_url else {}))
+    env = clean_env(**({"STRATUS_DATABASE_URL": database_url} if database_url else {}), **(extra_env or {}))
     command = [str(BIN / "stratus"), "server", "start", "--host", HOST, "--port", str(port)]
     started = time.monotonic()
     process = _spawn([*command, "--home", str(home)], env, workdir / "stratus.log", workdir)
@@ -338,3 +347,17 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
+
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def progress(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
+
+
+def stop_on_signal(_signum: int, _frame: FrameType | None) -> None:
+    """The first Ctrl-C or SIGTERM unwinds to the clean-up; further ones cannot interrupt it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt

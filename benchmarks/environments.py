@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import platform
@@ -40,23 +39,19 @@ from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import uv
 from _harness import (
-    BIN,
-    HOST,
     Server,
-    _read_token,
-    _spawn,
-    _wait,
-    clean_env,
-    free_port,
+    console,
     json_safe,
     load_average,
-    stop_tree,
+    progress,
+    start_stratus,
+    stop_on_signal,
 )
+from _workloads import make_blob
 from rich.console import Console
 from rich.table import Table
 
@@ -89,61 +84,20 @@ class Sizes:
 FULL = Sizes(rounds=3, packages=HEAVY, data_bytes=1024 * 1_000_000)
 QUICK = Sizes(rounds=1, packages=TINY, data_bytes=64 * 1_000_000)
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def progress(message: str) -> None:
-    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
-
-
-def _stop_on_signal(_signum: int, _frame: FrameType | None) -> None:
-    """The first Ctrl-C or SIGTERM unwinds to the clean-up; further ones cannot interrupt it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
 
 # --- the server -----------------------------------------------------------------------------------------
 
 
-def start_server(workdir: Path, uv_cache: Path, env_cache: Path, *, timeout: float = 120) -> Server:
-    """`stratus server start` with a fresh home whose builds see only the given (empty) uv and
-    environment caches."""
-    home = workdir / "home"
-    for folder in (workdir, uv_cache, env_cache):
+def start_server(workdir: Path, uv_cache: Path, env_cache: Path) -> Server:
+    """A fresh Stratus server whose builds see only the given (empty) uv and environment caches."""
+    for folder in (uv_cache, env_cache):
         folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = clean_env(UV_CACHE_DIR=str(uv_cache), STRATUS_ENV_CACHE=str(env_cache))
-    command = [str(BIN / "stratus"), "server", "start", "--host", HOST, "--port", str(port)]
-    started = time.monotonic()
-    process = _spawn([*command, "--home", str(home)], env, workdir / "stratus.log", workdir)
-    base = f"http://{HOST}:{port}"
-    server = Server("stratus", base, f"{base}/workspaces/default", None, process, workdir / "stratus.log")
-    try:
-        server.probe_s = _wait(server, f"{base}/ready", started, timeout, {})
-        server.token = _read_token(home, server, started, timeout)
-        server.startup_s = _wait(server, f"{base}/api/v1/me", started, timeout, server.headers())
-    except BaseException:
-        stop_tree(process)
-        raise
-    return server
+    return start_stratus(
+        workdir, None, extra_env={"UV_CACHE_DIR": str(uv_cache), "STRATUS_ENV_CACHE": str(env_cache)}
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-def make_blob(folder: Path, size: int) -> tuple[Path, str]:
-    """A file of random bytes (nothing compresses or deduplicates it) and its sha256."""
-    path = folder / "data.bin"
-    digest = hashlib.sha256()
-    with path.open("wb") as out:
-        remaining = size
-        while remaining:
-            chunk = os.urandom(min(remaining, CHUNK))
-            digest.update(chunk)
-            out.write(chunk)
-            remaining -= len(chunk)
-    return path, digest.hexdigest()
 
 
 def warm(path: Path) -> None:
@@ -590,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = sizes_for(args)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _stop_on_signal)
+        signal.signal(sig, stop_on_signal)
     interpreter = require_interpreter(PYTHON)  # the one Stratus's builds find: the anchor uses it too
     report: dict[str, Any] = {
         "meta": {

@@ -34,24 +34,25 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from _harness import (
     Server,
+    console,
     fresh_database,
     idle_memory,
     json_safe,
     load_average,
     memory_now,
+    progress,
     start_ceiling,
     start_mlflow,
     start_stratus,
+    stop_on_signal,
 )
 from _workloads import (
     FULL,
@@ -104,19 +105,6 @@ def figures(sizes: Sizes) -> list[Figure]:
 
 
 # --- running ------------------------------------------------------------------------------------------
-
-console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def progress(message: str) -> None:
-    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
-
-
-def _stop_on_signal(_signum: int, _frame: FrameType | None) -> None:
-    """The first Ctrl-C or SIGTERM unwinds to the clean-up; further ones cannot interrupt it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -516,9 +504,9 @@ def _code_state() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = sizes_for(args)
-    signal.signal(signal.SIGINT, _stop_on_signal)
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGHUP, _stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     report: dict[str, Any] = {
         "meta": {
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
