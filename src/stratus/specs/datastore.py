@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-import yaml
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -39,7 +38,7 @@ from stratus.entities.assets import (
     ServicePrincipalConfiguration,
     azure_account_url,
 )
-from stratus.specs.loader import Spec, SpecError, parse_spec
+from stratus.specs.loader import Spec, SpecError, parse_spec, read_spec_file
 
 # --- Field types shared by the datastore, data and environment specs -------------------------------
 
@@ -268,15 +267,7 @@ def load_datastore(source: str | Path, **overrides: Any) -> Datastore:
     """A datastore YAML of any type as its entity; a ``local`` datastore's relative ``path`` is made
     absolute against the YAML's folder."""
     path = Path(source)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"cannot read {path}: {exc.strerror}", field="file") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path} is not valid YAML: {exc}", field="file") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{path} must hold a YAML mapping of datastore fields", field="file")
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    data = read_spec_file(path, "datastore", overrides)
     return datastore_from_dict(data, base=path.resolve().parent, origin=str(path))
 
 

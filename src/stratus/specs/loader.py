@@ -26,8 +26,9 @@ class Spec(BaseModel):
     SCHEMA_FILE: ClassVar[str] = ""
 
 
-def load_spec(cls: type[S], source: str | Path, overrides: dict[str, Any] | None = None) -> S:
-    path = Path(source)
+def read_spec_file(path: Path, what: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A YAML file's mapping with non-None ``overrides`` applied; errors name the file (``what`` says
+    which fields the mapping should hold)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -35,9 +36,14 @@ def load_spec(cls: type[S], source: str | Path, overrides: dict[str, Any] | None
     except yaml.YAMLError as exc:
         raise SpecError(f"{path} is not valid YAML: {exc}", field="file") from None
     if not isinstance(data, dict):
-        raise SpecError(f"{path} must hold a YAML mapping of {cls.SCHEMA_FILE} fields", field="file")
+        raise SpecError(f"{path} must hold a YAML mapping of {what} fields", field="file")
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return parse_spec(cls, data, str(path))
+    return data
+
+
+def load_spec(cls: type[S], source: str | Path, overrides: dict[str, Any] | None = None) -> S:
+    path = Path(source)
+    return parse_spec(cls, read_spec_file(path, cls.SCHEMA_FILE, overrides), str(path))
 
 
 def parse_spec(cls: type[S], data: dict[str, Any], origin: str) -> S:
