@@ -228,7 +228,7 @@ def test_runs_log_latest_and_idempotent_retries(store: SqlMetadataStore) -> None
     import math
 
     from stratus.errors import BadRequestError
-    from stratus.store.base import MetricPoint
+    from stratus.store.tracking import MetricPoint
 
     ws, run_id = _run(store)
     points = [
@@ -248,7 +248,7 @@ def test_runs_log_latest_and_idempotent_retries(store: SqlMetadataStore) -> None
 
 
 def test_concurrent_metric_writers_lose_nothing(store: SqlMetadataStore) -> None:
-    from stratus.store.base import MetricPoint
+    from stratus.store.tracking import MetricPoint
 
     ws, run_id = _run(store)
     errors: list[BaseException] = []
@@ -274,7 +274,7 @@ def test_concurrent_metric_writers_lose_nothing(store: SqlMetadataStore) -> None
 
 def test_concurrent_writers_of_the_same_keys(store: SqlMetadataStore) -> None:
     """Retries racing their originals: same metric key, same param, same tag, all at once."""
-    from stratus.store.base import MetricPoint
+    from stratus.store.tracking import MetricPoint
 
     ws, run_id = _run(store)
     errors: list[BaseException] = []
@@ -311,7 +311,7 @@ def test_concurrent_writers_of_the_same_keys(store: SqlMetadataStore) -> None:
 
 def test_run_inputs_dedupe_and_dataset_search(store: SqlMetadataStore) -> None:
     """A dataset is stored once per experiment; logging an input twice (or racing) changes nothing."""
-    from stratus.store.base import DatasetInput, DatasetRecord
+    from stratus.store.tracking import DatasetInput, DatasetRecord
     from stratus.tracking.search import parse_filter
 
     ws, first = _run(store, "first")

@@ -168,7 +168,7 @@ def test_two_servers_on_one_empty_database(
 def test_a_first_start_that_died_half_way_is_finished_by_the_next(tmp_path: Path, monkeypatch) -> None:
     from stratus.config import Settings
     from stratus.server.state import bootstrap
-    from stratus.store.sql.store import SqlTokenStore
+    from stratus.store.sql.access import SqlTokenStore
 
     settings = Settings(home=tmp_path / "home")
     original = SqlTokenStore.create

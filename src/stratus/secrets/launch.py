@@ -17,7 +17,7 @@ from stratus.errors import InvalidInputError
 if TYPE_CHECKING:
     from stratus.secrets.vault import KeyVault
     from stratus.server.services.context import Caller
-    from stratus.store.base import WorkspaceRecord
+    from stratus.store.access import WorkspaceRecord
 
 _REFERENCE = re.compile(r"^\$\{\{\s*secrets\.([A-Za-z][A-Za-z0-9_-]{0,126})\s*\}\}$")
 _ANY_REFERENCE = re.compile(r"\$\{\{\s*secrets\.")

@@ -22,7 +22,9 @@ from stratus.errors import InvalidInputError, NotFoundError, StratusError
 from stratus.secrets.redact import REDACTOR
 
 if TYPE_CHECKING:
-    from stratus.store.base import MetadataStore, SecretRecord, WorkspaceRecord
+    from stratus.store.access import WorkspaceRecord
+    from stratus.store.metadata import MetadataStore
+    from stratus.store.vault import SecretRecord
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,126}$")
 MAX_VALUE_BYTES = 25 * 1024  # Azure Key Vault's limit

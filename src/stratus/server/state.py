@@ -32,7 +32,7 @@ from stratus.server.services.runs import RunService
 from stratus.server.services.secrets import SecretService
 from stratus.server.services.users import UserService
 from stratus.server.services.workspaces import WorkspaceService
-from stratus.store.base import MetadataStore
+from stratus.store.metadata import MetadataStore
 from stratus.store.sql import SqlMetadataStore, make_engine, migration_lock, upgrade
 
 if TYPE_CHECKING:

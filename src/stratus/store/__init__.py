@@ -1,1 +1,1 @@
-"""Metadata store: per-domain ABCs and their SQL implementation."""
+"""Metadata store: one module of ABCs and records per domain, and their SQL implementation in ``sql/``."""

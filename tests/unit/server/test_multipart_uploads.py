@@ -9,7 +9,7 @@ import pytest
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.server.services.multipart import UPLOAD_TTL_SECONDS, MultipartUploads, destination
 from stratus.server.state import ServerState
-from stratus.store.base import WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from stratus.server.services.multipart import (
     PartUrlSigner,
     verify_part_url,
 )
-from stratus.store.base import WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
 
 KEY = bytes(range(32))
 NOW = 1_700_000_000

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from stratus.server.authz import SecuredRoute, current_caller, server_state
 from stratus.server.services.context import Caller
 from stratus.server.state import ServerState
-from stratus.store.base import Page
+from stratus.store.paging import Page
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from stratus.artifacts import ArtifactStore, ObjectInfo, WriteData, canonicalize
 from stratus.errors import NotFoundError
-from stratus.store.base import ArtifactRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.artifacts import ArtifactRecord
+from stratus.store.metadata import MetadataStore
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import Generic, TypeVar
 from stratus.entities.roles import Permission, Role, permissions_of
 from stratus.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from stratus.server.services.context import Caller
-from stratus.store.base import MetadataStore, TokenRecord, UserRecord, WorkspaceRecord
+from stratus.store.access import TokenRecord, UserRecord, WorkspaceRecord
+from stratus.store.metadata import MetadataStore
 
 K = TypeVar("K")
 V = TypeVar("V")

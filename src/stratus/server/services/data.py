@@ -23,7 +23,9 @@ from stratus.errors import InvalidInputError, NotFoundError, StratusError
 from stratus.server.services.context import Caller
 from stratus.server.services.datastores import WORKSPACE_BLOBSTORE, DatastoreService
 from stratus.server.services.versioned import VersionedAssets
-from stratus.store.base import AssetVersionRecord, LineageRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.assets import AssetVersionRecord, LineageRecord
+from stratus.store.metadata import MetadataStore
 
 log = logging.getLogger(__name__)
 KIND = "data"

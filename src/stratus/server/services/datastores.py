@@ -32,7 +32,9 @@ from stratus.secrets.vault import KeyVault
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService
 from stratus.server.services.context import Caller
-from stratus.store.base import DatastoreRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.assets import DatastoreRecord
+from stratus.store.metadata import MetadataStore
 
 WORKSPACE_BLOBSTORE = "workspaceblobstore"
 # Entity fields that are not part of a datastore's location (``config``).

@@ -48,7 +48,9 @@ from stratus.server.services.datastores import DatastoreService
 from stratus.server.services.versioned import LATEST, VersionedAssets
 from stratus.specs import environment_to_fields
 from stratus.specs.references import parse_reference
-from stratus.store.base import AssetVersionRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.assets import AssetVersionRecord
+from stratus.store.metadata import MetadataStore
 
 log = logging.getLogger(__name__)
 KIND = "environment"

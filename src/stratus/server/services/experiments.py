@@ -7,7 +7,9 @@ import json
 
 from stratus.artifacts import UnsafePathError, canonicalize
 from stratus.errors import BadRequestError, NotFoundError
-from stratus.store.base import ExperimentRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.tracking import ExperimentRecord
 from stratus.tracking.search import parse_filter
 
 DEFAULT_EXPERIMENT_ID = 0

@@ -12,7 +12,9 @@ from stratus.errors import InvalidInputError
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.experiments import ARTIFACTS_SCHEME
 from stratus.server.services.users import parse_duration
-from stratus.store.base import ExperimentRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.tracking import ExperimentRecord
 from stratus.tracking import now_ms
 
 

@@ -8,7 +8,9 @@ from stratus.entities import CreationContext, Experiment, Job
 from stratus.entities.tracking import JOB_STATUS
 from stratus.server.services.experiments import ExperimentService, invalid
 from stratus.server.services.runs import RunService, json_number
-from stratus.store.base import ExperimentRecord, Page, RunRecord, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.paging import Page
+from stratus.store.tracking import ExperimentRecord, RunRecord
 from stratus.tracking import every_page, from_ms
 
 # Azure ML job status -> MLflow run status, for --status filters.

@@ -23,7 +23,9 @@ from stratus.server.services.runs import (
     check_key,
     random_name,
 )
-from stratus.store.base import LoggedModelRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.tracking import LoggedModelRecord
 from stratus.tracking.search import parse_filter
 
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")

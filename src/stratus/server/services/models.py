@@ -14,7 +14,9 @@ from stratus.entities import CreationContext, Model
 from stratus.errors import ConflictError
 from stratus.server.services.experiments import invalid
 from stratus.server.services.registry import RegistryQueries, RegistryService
-from stratus.store.base import ModelVersionRecord, Page, RegisteredModelRecord, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.paging import Page
+from stratus.store.registry import ModelVersionRecord, RegisteredModelRecord
 from stratus.tracking import every_page, from_ms
 
 TYPE_TAG = "stratus.type"

@@ -43,7 +43,8 @@ from stratus.errors import (
     PermissionDeniedError,
 )
 from stratus.server.services.artifacts import ArtifactService
-from stratus.store.base import ArtifactRecord, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.artifacts import ArtifactRecord
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,9 @@ from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.experiments import ARTIFACTS_SCHEME, decode_offset, encode_offset, invalid
 from stratus.server.services.logged_models import LoggedModelService
 from stratus.server.services.runs import MAX_TAG_VALUE_LENGTH, RunService, check_key
-from stratus.store.base import MetadataStore, ModelVersionRecord, RegisteredModelRecord, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.registry import ModelVersionRecord, RegisteredModelRecord
 from stratus.tracking.search import parse_filter
 
 MAX_MODEL_NAME_LENGTH = 256

@@ -19,14 +19,9 @@ from stratus.server.services.experiments import (
     invalid,
     parse_experiment_id,
 )
-from stratus.store.base import (
-    DatasetInput,
-    DatasetRecord,
-    MetadataStore,
-    MetricPoint,
-    RunRecord,
-    WorkspaceRecord,
-)
+from stratus.store.access import WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.tracking import DatasetInput, DatasetRecord, MetricPoint, RunRecord
 from stratus.tracking import now_ms
 from stratus.tracking.readahead import ReadAhead
 from stratus.tracking.search import parse_filter, parse_order_by

@@ -7,7 +7,9 @@ from stratus.entities.secrets import Secret
 from stratus.errors import NotFoundError
 from stratus.secrets.vault import KeyVault, check_name
 from stratus.server.services.context import Caller
-from stratus.store.base import MetadataStore, SecretRecord, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.vault import SecretRecord
 
 
 def secret_entity(record: SecretRecord) -> Secret:

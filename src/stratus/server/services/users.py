@@ -11,14 +11,9 @@ from stratus.errors import ConflictError, InvalidInputError, NotFoundError, Perm
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.context import Caller
 from stratus.server.services.names import check_user_name
-from stratus.store.base import (
-    MetadataStore,
-    Page,
-    RoleAssignmentRecord,
-    TokenRecord,
-    UserRecord,
-    WorkspaceRecord,
-)
+from stratus.store.access import RoleAssignmentRecord, TokenRecord, UserRecord, WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.paging import Page
 
 _DURATION = re.compile(r"(\d{1,6})\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

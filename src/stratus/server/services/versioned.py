@@ -8,7 +8,9 @@ from typing import Generic, TypeVar
 
 from stratus.errors import InvalidInputError, NotFoundError
 from stratus.server.services.context import Caller
-from stratus.store.base import AssetVersionRecord, MetadataStore, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.assets import AssetVersionRecord
+from stratus.store.metadata import MetadataStore
 
 E = TypeVar("E")
 LATEST = "latest"

@@ -10,7 +10,9 @@ from stratus.server.services.auth import AuthService
 from stratus.server.services.context import Caller
 from stratus.server.services.experiments import ExperimentService
 from stratus.server.services.names import check_workspace_name
-from stratus.store.base import MetadataStore, Page, WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
+from stratus.store.metadata import MetadataStore
+from stratus.store.paging import Page
 
 if TYPE_CHECKING:
     from stratus.artifacts import ArtifactStore

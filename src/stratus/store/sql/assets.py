@@ -9,15 +9,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.errors import ConflictError, NotFoundError, ServiceUnavailableError
-from stratus.store import base
-from stratus.store.sql.store import SqlDomain, _new_id, _now, dialect_insert
+from stratus.store.assets import (
+    AssetStore,
+    AssetVersionRecord,
+    DatastoreRecord,
+    DatastoreStore,
+    EnvironmentLockRecord,
+    LineageRecord,
+)
+from stratus.store.sql.common import SqlDomain, dialect_insert, new_id, utc_now
 from stratus.store.sql.tables import AssetLineageRow, AssetVersionRow, DatastoreRow, EnvironmentLockRow
 
 _CREATE_RETRIES = 8
 
 
-def _datastore(row: DatastoreRow) -> base.DatastoreRecord:
-    return base.DatastoreRecord(
+def _datastore(row: DatastoreRow) -> DatastoreRecord:
+    return DatastoreRecord(
         id=row.id,
         workspace_id=row.workspace_id,
         name=row.name,
@@ -33,7 +40,7 @@ def _datastore(row: DatastoreRow) -> base.DatastoreRecord:
     )
 
 
-class SqlDatastoreStore(SqlDomain, base.DatastoreStore):
+class SqlDatastoreStore(SqlDomain, DatastoreStore):
     def put(
         self,
         workspace_id: str,
@@ -45,11 +52,11 @@ class SqlDatastoreStore(SqlDomain, base.DatastoreStore):
         config: dict[str, Any],
         credentials_type: str,
         actor: str | None,
-    ) -> base.DatastoreRecord:
-        now = _now()
+    ) -> DatastoreRecord:
+        now = utc_now()
         with self._tx() as session:
             insert = dialect_insert(session, DatastoreRow).values(
-                id=_new_id(),
+                id=new_id(),
                 workspace_id=workspace_id,
                 name=name,
                 type=type,
@@ -90,12 +97,12 @@ class SqlDatastoreStore(SqlDomain, base.DatastoreStore):
             .execution_options(populate_existing=True)
         )
 
-    def get(self, workspace_id: str, name: str) -> base.DatastoreRecord | None:
+    def get(self, workspace_id: str, name: str) -> DatastoreRecord | None:
         with self._tx() as session:
             row = self._row(session, workspace_id, name)
             return _datastore(row) if row else None
 
-    def list(self, workspace_id: str) -> list[base.DatastoreRecord]:
+    def list(self, workspace_id: str) -> list[DatastoreRecord]:
         query = (
             select(DatastoreRow).where(DatastoreRow.workspace_id == workspace_id).order_by(DatastoreRow.name)
         )
@@ -112,8 +119,8 @@ class SqlDatastoreStore(SqlDomain, base.DatastoreStore):
             return bool(getattr(result, "rowcount", 0))
 
 
-def _version(row: AssetVersionRow) -> base.AssetVersionRecord:
-    return base.AssetVersionRecord(
+def _version(row: AssetVersionRow) -> AssetVersionRecord:
+    return AssetVersionRecord(
         id=row.id,
         workspace_id=row.workspace_id,
         kind=row.kind,
@@ -138,7 +145,7 @@ def _next_integer_version(versions: list[str]) -> str:
     return str(max(numbers, default=0) + 1)
 
 
-class SqlAssetStore(SqlDomain, base.AssetStore):
+class SqlAssetStore(SqlDomain, AssetStore):
     @staticmethod
     def _of(workspace_id: str, kind: str, name: str) -> list[Any]:
         return [
@@ -168,7 +175,7 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
         tags: dict[str, str],
         properties: dict[str, str],
         actor: str | None,
-    ) -> base.AssetVersionRecord:
+    ) -> AssetVersionRecord:
         # Racing creates of one name take turns through the unique key: the loser retries with the next
         # number (auto-versioning) or learns the version exists (explicit version).
         for _ in range(_CREATE_RETRIES):
@@ -187,9 +194,9 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
                             "give a new version, or leave version out to get the next number",
                             field="version",
                         )
-                    now = _now()
+                    now = utc_now()
                     row = AssetVersionRow(
-                        id=_new_id(),
+                        id=new_id(),
                         workspace_id=workspace_id,
                         kind=kind,
                         name=name,
@@ -215,9 +222,7 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
             f"too many concurrent creates of {kind} {name!r}; try again", code="TEMPORARILY_UNAVAILABLE"
         )
 
-    def get_version(
-        self, workspace_id: str, kind: str, name: str, version: str
-    ) -> base.AssetVersionRecord | None:
+    def get_version(self, workspace_id: str, kind: str, name: str, version: str) -> AssetVersionRecord | None:
         with self._tx() as session:
             row = session.scalar(
                 select(AssetVersionRow).where(
@@ -226,13 +231,13 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
             )
             return _version(row) if row else None
 
-    def latest(self, workspace_id: str, kind: str, name: str) -> base.AssetVersionRecord | None:
+    def latest(self, workspace_id: str, kind: str, name: str) -> AssetVersionRecord | None:
         versions = self.list_versions(workspace_id, kind, name)
         return versions[0] if versions else None
 
     def list_latest(
         self, workspace_id: str, kind: str, *, include_archived: bool = False
-    ) -> list[base.AssetVersionRecord]:
+    ) -> list[AssetVersionRecord]:
         filters = [AssetVersionRow.workspace_id == workspace_id, AssetVersionRow.kind == kind]
         if not include_archived:
             filters.append(AssetVersionRow.archived.is_(False))
@@ -253,7 +258,7 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
 
     def list_versions(
         self, workspace_id: str, kind: str, name: str, *, include_archived: bool = False
-    ) -> list[base.AssetVersionRecord]:
+    ) -> list[AssetVersionRecord]:
         query = select(AssetVersionRow).where(*self._of(workspace_id, kind, name))
         if not include_archived:
             query = query.where(AssetVersionRow.archived.is_(False))
@@ -271,7 +276,7 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
         tags: dict[str, str] | None = None,
         details: dict[str, Any] | None = None,
         actor: str | None,
-    ) -> base.AssetVersionRecord:
+    ) -> AssetVersionRecord:
         with self._tx() as session:
             row = session.scalar(
                 select(AssetVersionRow).where(
@@ -286,7 +291,7 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
                 row.tags = tags
             if details is not None:
                 row.details = {**(row.details or {}), **details}
-            row.updated_at = _now()
+            row.updated_at = utc_now()
             row.updated_by = actor
             session.flush()
             return _version(row)
@@ -305,40 +310,38 @@ class SqlAssetStore(SqlDomain, base.AssetStore):
         if version is not None:
             query = query.where(AssetVersionRow.version == version)
         with self._tx() as session:
-            result = session.execute(query.values(archived=archived, updated_at=_now(), updated_by=actor))
+            result = session.execute(query.values(archived=archived, updated_at=utc_now(), updated_by=actor))
             return int(getattr(result, "rowcount", 0))
 
     def add_lineage(self, version_id: str, job_name: str, direction: str) -> None:
         with self._tx() as session:
             insert = dialect_insert(session, AssetLineageRow).values(
-                version_id=version_id, job_name=job_name, direction=direction, at=_now()
+                version_id=version_id, job_name=job_name, direction=direction, at=utc_now()
             )
             session.execute(insert.on_conflict_do_nothing())
 
-    def lineage(self, version_id: str) -> list[base.LineageRecord]:
+    def lineage(self, version_id: str) -> list[LineageRecord]:
         query = (
             select(AssetLineageRow)
             .where(AssetLineageRow.version_id == version_id)
             .order_by(AssetLineageRow.at)
         )
         with self._tx() as session:
-            return [base.LineageRecord(r.job_name, r.direction, r.at) for r in session.scalars(query)]
+            return [LineageRecord(r.job_name, r.direction, r.at) for r in session.scalars(query)]
 
-    def record_lock(self, spec_hash: str, python_version: str, lock_text: str) -> base.EnvironmentLockRecord:
+    def record_lock(self, spec_hash: str, python_version: str, lock_text: str) -> EnvironmentLockRecord:
         with self._tx() as session:
             insert = dialect_insert(session, EnvironmentLockRow).values(
-                spec_hash=spec_hash, python_version=python_version, lock_text=lock_text, created_at=_now()
+                spec_hash=spec_hash, python_version=python_version, lock_text=lock_text, created_at=utc_now()
             )
             session.execute(insert.on_conflict_do_nothing(index_elements=["spec_hash"]))
         kept = self.get_lock(spec_hash)
         assert kept is not None
         return kept
 
-    def get_lock(self, spec_hash: str) -> base.EnvironmentLockRecord | None:
+    def get_lock(self, spec_hash: str) -> EnvironmentLockRecord | None:
         with self._tx() as session:
             row = session.get(EnvironmentLockRow, spec_hash)
             if row is None:
                 return None
-            return base.EnvironmentLockRecord(
-                row.spec_hash, row.python_version, row.lock_text, row.created_at
-            )
+            return EnvironmentLockRecord(row.spec_hash, row.python_version, row.lock_text, row.created_at)

@@ -9,8 +9,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
-from stratus.store import base
-from stratus.store.sql.store import SqlDomain, upsert
+from stratus.store.sql.common import SqlDomain, upsert
 from stratus.store.sql.tables import (
     ExperimentRow,
     LoggedModelParamRow,
@@ -20,6 +19,7 @@ from stratus.store.sql.tables import (
     RunRow,
 )
 from stratus.store.sql.tracking import compare_number, compare_text
+from stratus.store.tracking import LoggedModelRecord, LoggedModelStore
 from stratus.tracking import now_ms
 from stratus.tracking.search import Clause
 
@@ -71,7 +71,7 @@ def _condition(clause: Clause) -> ColumnElement[bool]:
     raise _bad(f"searching logged models by {clause.kind}s is not supported yet")
 
 
-class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
+class SqlLoggedModelStore(SqlDomain, LoggedModelStore):
     def create(
         self,
         workspace_id: str,
@@ -84,7 +84,7 @@ class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
         artifact_uri: str,
         params: dict[str, str],
         tags: dict[str, str],
-    ) -> base.LoggedModelRecord:
+    ) -> LoggedModelRecord:
         with self._tx() as session:
             experiment = session.scalar(
                 select(ExperimentRow).where(
@@ -136,9 +136,7 @@ class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
         return row
 
     @staticmethod
-    def _record(
-        session: Session, row: LoggedModelRow, experiment_id: int | None = None
-    ) -> base.LoggedModelRecord:
+    def _record(session: Session, row: LoggedModelRow, experiment_id: int | None = None) -> LoggedModelRecord:
         if experiment_id is None:
             experiment_id = int(
                 session.scalar(
@@ -156,7 +154,7 @@ class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
                 LoggedModelParamRow.model_id == row.model_id
             )
         )
-        return base.LoggedModelRecord(
+        return LoggedModelRecord(
             model_id=row.model_id,
             workspace_id=row.workspace_id,
             experiment_id=experiment_id,
@@ -173,7 +171,7 @@ class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
             params={str(k): str(v) for k, v in params},
         )
 
-    def get(self, workspace_id: str, model_id: str) -> base.LoggedModelRecord | None:
+    def get(self, workspace_id: str, model_id: str) -> LoggedModelRecord | None:
         with self._tx() as session:
             try:
                 return self._record(session, self._row(session, workspace_id, model_id))
@@ -188,7 +186,7 @@ class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
         status: str | None = None,
         status_message: str | None = None,
         lifecycle_stage: str | None = None,
-    ) -> base.LoggedModelRecord:
+    ) -> LoggedModelRecord:
         with self._tx() as session:
             row = self._row(session, workspace_id, model_id)
             if status is not None:
@@ -240,7 +238,7 @@ class SqlLoggedModelStore(SqlDomain, base.LoggedModelStore):
         order_by: Sequence[tuple[str, bool]],
         limit: int,
         offset: int,
-    ) -> list[base.LoggedModelRecord]:
+    ) -> list[LoggedModelRecord]:
         query = (
             select(LoggedModelRow, ExperimentRow.experiment_id)
             .join(ExperimentRow, ExperimentRow.id == LoggedModelRow.experiment_row_id)

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
-from stratus.store import base
-from stratus.store.sql.store import SqlDomain, upsert
+from stratus.store.registry import ModelVersionRecord, RegisteredModelRecord, RegistryStore
+from stratus.store.sql.common import SqlDomain, upsert
 from stratus.store.sql.tables import (
     ModelVersionRow,
     ModelVersionTagRow,
@@ -31,7 +31,7 @@ def _missing_model(name: str) -> NotFoundError:
     return NotFoundError(f"registered model {name!r} not found", field="name", code="RESOURCE_DOES_NOT_EXIST")
 
 
-class _RegistryCore(SqlDomain, base.RegistryStore):
+class _RegistryCore(SqlDomain, RegistryStore):
     @staticmethod
     def _model_row(
         session: Session, workspace_id: str, name: str, *, lock: bool = False
@@ -46,7 +46,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
         return row
 
     @staticmethod
-    def _model(session: Session, row: RegisteredModelRow) -> base.RegisteredModelRecord:
+    def _model(session: Session, row: RegisteredModelRow) -> RegisteredModelRecord:
         tags = session.execute(
             select(RegisteredModelTagRow.key, RegisteredModelTagRow.value).where(
                 RegisteredModelTagRow.model_row_id == row.id
@@ -60,7 +60,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
         latest = session.scalar(
             select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_row_id == row.id)
         )
-        return base.RegisteredModelRecord(
+        return RegisteredModelRecord(
             name=row.name,
             description=row.description,
             creation_timestamp=int(row.creation_timestamp),
@@ -71,9 +71,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
         )
 
     @staticmethod
-    def _version(
-        session: Session, model: RegisteredModelRow, row: ModelVersionRow
-    ) -> base.ModelVersionRecord:
+    def _version(session: Session, model: RegisteredModelRow, row: ModelVersionRow) -> ModelVersionRecord:
         tags = session.execute(
             select(ModelVersionTagRow.key, ModelVersionTagRow.value).where(
                 ModelVersionTagRow.model_row_id == model.id, ModelVersionTagRow.version == row.version
@@ -85,7 +83,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
                 RegisteredModelAliasRow.version == row.version,
             )
         )
-        return base.ModelVersionRecord(
+        return ModelVersionRecord(
             name=model.name,
             version=int(row.version),
             source=row.source,
@@ -103,7 +101,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
 
     def create_model(
         self, workspace_id: str, name: str, *, description: str | None, tags: dict[str, str]
-    ) -> base.RegisteredModelRecord:
+    ) -> RegisteredModelRecord:
         stamp = now_ms()
         try:
             with self._tx() as session:
@@ -127,7 +125,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
                 f"registered model {name!r} already exists", field="name", code="RESOURCE_ALREADY_EXISTS"
             ) from None
 
-    def get_model(self, workspace_id: str, name: str) -> base.RegisteredModelRecord | None:
+    def get_model(self, workspace_id: str, name: str) -> RegisteredModelRecord | None:
         with self._tx() as session:
             try:
                 return self._model(session, self._model_row(session, workspace_id, name))
@@ -146,7 +144,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
         description: str | None,
         user_id: str | None,
         tags: dict[str, str],
-    ) -> base.ModelVersionRecord:
+    ) -> ModelVersionRecord:
         for _ in range(_VERSION_RETRIES):
             try:
                 with self._tx() as session:
@@ -187,7 +185,7 @@ class _RegistryCore(SqlDomain, base.RegistryStore):
             code="TEMPORARILY_UNAVAILABLE",
         )
 
-    def get_version(self, workspace_id: str, name: str, version: int) -> base.ModelVersionRecord | None:
+    def get_version(self, workspace_id: str, name: str, version: int) -> ModelVersionRecord | None:
         with self._tx() as session:
             try:
                 model = self._model_row(session, workspace_id, name)
@@ -306,7 +304,7 @@ class SqlRegistryStore(_RegistryCore):
         order_by: Sequence[tuple[str, bool]],
         limit: int,
         offset: int,
-    ) -> list[base.RegisteredModelRecord]:
+    ) -> list[RegisteredModelRecord]:
         query = select(RegisteredModelRow).where(RegisteredModelRow.workspace_id == workspace_id)
         for clause in clauses:
             query = query.where(_model_condition(clause))
@@ -317,7 +315,7 @@ class SqlRegistryStore(_RegistryCore):
 
     def update_model(
         self, workspace_id: str, name: str, *, description: str | None = None, new_name: str | None = None
-    ) -> base.RegisteredModelRecord:
+    ) -> RegisteredModelRecord:
         try:
             with self._tx() as session:
                 row = self._model_row(session, workspace_id, name)
@@ -396,7 +394,7 @@ class SqlRegistryStore(_RegistryCore):
         order_by: Sequence[tuple[str, bool]],
         limit: int,
         offset: int,
-    ) -> list[base.ModelVersionRecord]:
+    ) -> list[ModelVersionRecord]:
         query = (
             select(ModelVersionRow, RegisteredModelRow)
             .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_row_id)
@@ -414,7 +412,7 @@ class SqlRegistryStore(_RegistryCore):
 
     def update_version(
         self, workspace_id: str, name: str, version: int, *, description: str | None
-    ) -> base.ModelVersionRecord:
+    ) -> ModelVersionRecord:
         with self._tx() as session:
             model = self._model_row(session, workspace_id, name)
             row = self._version_row(session, model, version)

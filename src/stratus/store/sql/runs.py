@@ -11,9 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, t
 from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
-from stratus.store import base
-from stratus.store.base import MetricPoint
-from stratus.store.sql.store import SqlDomain, dialect_insert, execute_many, upsert
+from stratus.store.sql.common import SqlDomain, dialect_insert, execute_many, upsert
 from stratus.store.sql.tables import (
     DatasetRow,
     ExperimentRow,
@@ -28,6 +26,7 @@ from stratus.store.sql.tables import (
     RunTagRow,
 )
 from stratus.store.sql.tracking import compare_number, compare_text
+from stratus.store.tracking import DatasetInput, DatasetRecord, MetricPoint, RunRecord, RunStore
 from stratus.tracking import now_ms
 from stratus.tracking.search import Clause
 
@@ -76,7 +75,7 @@ def _point(key: str, value: float, is_nan: bool, timestamp: int, step: int) -> M
     )
 
 
-class SqlRunStore(SqlDomain, base.RunStore):
+class SqlRunStore(SqlDomain, RunStore):
     def create(
         self,
         workspace_id: str,
@@ -88,7 +87,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
         start_time: int,
         artifact_uri: str,
         tags: dict[str, str],
-    ) -> base.RunRecord:
+    ) -> RunRecord:
         with self._tx() as session:
             experiment = self._experiment(session, workspace_id, experiment_id)
             session.add(
@@ -134,7 +133,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
         return row
 
     @classmethod
-    def _record(cls, session: Session, row: RunRow, experiment_id: int | None = None) -> base.RunRecord:
+    def _record(cls, session: Session, row: RunRow, experiment_id: int | None = None) -> RunRecord:
         if experiment_id is None:
             experiment_id = int(
                 session.scalar(
@@ -145,13 +144,13 @@ class SqlRunStore(SqlDomain, base.RunStore):
         return cls._records(session, [(row, experiment_id)])[0]
 
     @staticmethod
-    def _records(session: Session, rows: Sequence[tuple[Any, int]]) -> list[base.RunRecord]:
+    def _records(session: Session, rows: Sequence[tuple[Any, int]]) -> list[RunRecord]:
         """Runs with their data, loaded with one query per kind of data for the whole page, not per run."""
         ids = [row.run_id for row, _ in rows]
         latest: dict[str, dict[str, MetricPoint]] = {run_id: {} for run_id in ids}
         params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
         tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
-        datasets: dict[str, list[base.DatasetInput]] = {run_id: [] for run_id in ids}
+        datasets: dict[str, list[DatasetInput]] = {run_id: [] for run_id in ids}
         model_inputs: dict[str, list[str]] = {run_id: [] for run_id in ids}
         outputs: dict[str, list[tuple[str, int]]] = {run_id: [] for run_id in ids}
         for chunk in _chunks(ids):
@@ -180,7 +179,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
                 .where(RunDatasetInputRow.run_id.in_(chunk))
                 .order_by(DatasetRow.name, DatasetRow.digest)
             ):
-                datasets[run_id].append(base.DatasetInput(dataset=_dataset(dataset), tags=dict(input_tags)))
+                datasets[run_id].append(DatasetInput(dataset=_dataset(dataset), tags=dict(input_tags)))
             for run_id, model_id in session.execute(
                 select(RunModelInputRow.run_id, RunModelInputRow.model_id)
                 .where(RunModelInputRow.run_id.in_(chunk))
@@ -207,7 +206,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
             for row, experiment_id in rows
         ]
 
-    def get(self, workspace_id: str, run_id: str) -> base.RunRecord | None:
+    def get(self, workspace_id: str, run_id: str) -> RunRecord | None:
         with self._tx() as session:
             try:
                 return self._record(session, self._row(session, workspace_id, run_id))
@@ -223,7 +222,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
         end_time: int | None = None,
         name: str | None = None,
         lifecycle_stage: str | None = None,
-    ) -> base.RunRecord:
+    ) -> RunRecord:
         with self._tx() as session:
             row = self._row(session, workspace_id, run_id, lock=True)
             if status is not None:
@@ -302,7 +301,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
         workspace_id: str,
         run_id: str,
         *,
-        datasets: Sequence[base.DatasetInput] = (),
+        datasets: Sequence[DatasetInput] = (),
         model_ids: Sequence[str] = (),
     ) -> None:
         with self._tx() as session:
@@ -383,7 +382,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
             )
             return [_point(*r) for r in rows]
 
-    def deleted(self, workspace_id: str, *, deleted_before: int | None) -> list[base.RunRecord]:
+    def deleted(self, workspace_id: str, *, deleted_before: int | None) -> list[RunRecord]:
         when = func.coalesce(RunRow.deleted_time, RunRow.end_time, RunRow.start_time)
         query = (
             select(RunRow, ExperimentRow.experiment_id)
@@ -449,7 +448,7 @@ class SqlRunStore(SqlDomain, base.RunStore):
         order_by: Sequence[tuple[str, str, bool]],
         limit: int,
         offset: int,
-    ) -> list[base.RunRecord]:
+    ) -> list[RunRecord]:
         # Plain columns, not ORM entities: a page has up to 50,000 runs and nothing here is modified.
         query = (
             select(*RunRow.__table__.c, ExperimentRow.experiment_id.label("experiment_number"))
@@ -540,9 +539,9 @@ def _chunks(ids: list[T], size: int = 500) -> list[list[T]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _run_record(row: Any, experiment_id: int, **data: Any) -> base.RunRecord:
+def _run_record(row: Any, experiment_id: int, **data: Any) -> RunRecord:
     """A run from its row (an ORM row or plain columns); ``data`` adds metrics, params, tags, inputs..."""
-    return base.RunRecord(
+    return RunRecord(
         run_id=row.run_id,
         workspace_id=row.workspace_id,
         experiment_id=experiment_id,
@@ -557,8 +556,8 @@ def _run_record(row: Any, experiment_id: int, **data: Any) -> base.RunRecord:
     )
 
 
-def _dataset(row: DatasetRow) -> base.DatasetRecord:
-    return base.DatasetRecord(
+def _dataset(row: DatasetRow) -> DatasetRecord:
+    return DatasetRecord(
         name=row.name,
         digest=row.digest,
         source_type=row.source_type,

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
-from stratus.store import base
-from stratus.store.sql.store import SqlDomain, upsert
+from stratus.store.sql.common import SqlDomain, upsert
 from stratus.store.sql.tables import ExperimentRow, ExperimentTagRow, WorkspaceRow
+from stratus.store.tracking import ExperimentRecord, ExperimentStore
 from stratus.tracking import now_ms
 from stratus.tracking.search import Clause
 
@@ -89,7 +89,7 @@ def _condition(clause: Clause) -> ColumnElement[bool]:
     raise _bad(f"experiments have no {clause.kind}s to search by")
 
 
-class SqlExperimentStore(SqlDomain, base.ExperimentStore):
+class SqlExperimentStore(SqlDomain, ExperimentStore):
     def create(
         self,
         workspace_id: str,
@@ -99,7 +99,7 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
         default_location: str,
         tags: dict[str, str] | None = None,
         experiment_id: int | None = None,
-    ) -> base.ExperimentRecord:
+    ) -> ExperimentRecord:
         for _ in range(_ID_RETRIES):
             try:
                 with self._tx() as session:
@@ -182,14 +182,14 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
         return row
 
     @staticmethod
-    def _record(session: Session, row: ExperimentRow) -> base.ExperimentRecord:
+    def _record(session: Session, row: ExperimentRow) -> ExperimentRecord:
         rows = session.execute(
             select(ExperimentTagRow.key, ExperimentTagRow.value).where(
                 ExperimentTagRow.experiment_row_id == row.id
             )
         )
         tags = {str(key): str(value) for key, value in rows}
-        return base.ExperimentRecord(
+        return ExperimentRecord(
             workspace_id=row.workspace_id,
             experiment_id=int(row.experiment_id),
             name=row.name,
@@ -200,14 +200,14 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
             tags=tags,
         )
 
-    def get(self, workspace_id: str, experiment_id: int) -> base.ExperimentRecord | None:
+    def get(self, workspace_id: str, experiment_id: int) -> ExperimentRecord | None:
         with self._tx() as session:
             try:
                 return self._record(session, self._row(session, workspace_id, experiment_id))
             except NotFoundError:
                 return None
 
-    def get_by_name(self, workspace_id: str, name: str) -> base.ExperimentRecord | None:
+    def get_by_name(self, workspace_id: str, name: str) -> ExperimentRecord | None:
         with self._tx() as session:
             row = self._row_by_name(session, workspace_id, name)
             return self._record(session, row) if row else None
@@ -221,7 +221,7 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
         order_by: Sequence[tuple[str, bool]],
         limit: int,
         offset: int,
-    ) -> list[base.ExperimentRecord]:
+    ) -> list[ExperimentRecord]:
         query = select(ExperimentRow).where(
             ExperimentRow.workspace_id == workspace_id, ExperimentRow.lifecycle_stage.in_(list(stages))
         )
@@ -242,7 +242,7 @@ class SqlExperimentStore(SqlDomain, base.ExperimentStore):
         *,
         name: str | None = None,
         lifecycle_stage: str | None = None,
-    ) -> base.ExperimentRecord:
+    ) -> ExperimentRecord:
         try:
             with self._tx() as session:
                 row = self._row(session, workspace_id, experiment_id)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from stratus.store import base
-from stratus.store.sql.store import SqlDomain, _now, dialect_insert
+from stratus.store.sql.common import SqlDomain, dialect_insert, utc_now
 from stratus.store.sql.tables import SecretRow, WorkspaceDataKeyRow
+from stratus.store.vault import SecretRecord, SecretStore
 
 
-def _secret(row: SecretRow) -> base.SecretRecord:
-    return base.SecretRecord(
+def _secret(row: SecretRow) -> SecretRecord:
+    return SecretRecord(
         workspace_id=row.workspace_id,
         name=row.name,
         owner=row.owner,
@@ -22,7 +22,7 @@ def _secret(row: SecretRow) -> base.SecretRecord:
     )
 
 
-class SqlSecretStore(SqlDomain, base.SecretStore):
+class SqlSecretStore(SqlDomain, SecretStore):
     def data_key(self, workspace_id: str) -> str | None:
         with self._tx() as session:
             return session.scalar(
@@ -35,7 +35,7 @@ class SqlSecretStore(SqlDomain, base.SecretStore):
         with self._tx() as session:
             # Two servers creating the first key at once: the database keeps one, both then use it.
             insert = dialect_insert(session, WorkspaceDataKeyRow).values(
-                workspace_id=workspace_id, wrapped_key=wrapped, created_at=_now()
+                workspace_id=workspace_id, wrapped_key=wrapped, created_at=utc_now()
             )
             session.execute(insert.on_conflict_do_nothing(index_elements=["workspace_id"]))
             kept = session.scalar(
@@ -48,8 +48,8 @@ class SqlSecretStore(SqlDomain, base.SecretStore):
 
     def put(
         self, workspace_id: str, name: str, ciphertext: str, *, owner: str | None, actor: str | None
-    ) -> base.SecretRecord:
-        now = _now()
+    ) -> SecretRecord:
+        now = utc_now()
         with self._tx() as session:
             insert = dialect_insert(session, SecretRow).values(
                 workspace_id=workspace_id,
@@ -71,12 +71,12 @@ class SqlSecretStore(SqlDomain, base.SecretStore):
             assert row is not None
             return _secret(row)
 
-    def get(self, workspace_id: str, name: str) -> base.SecretRecord | None:
+    def get(self, workspace_id: str, name: str) -> SecretRecord | None:
         with self._tx() as session:
             row = session.get(SecretRow, (workspace_id, name))
             return _secret(row) if row else None
 
-    def list(self, workspace_id: str, *, owner: str | None = None) -> list[base.SecretRecord]:
+    def list(self, workspace_id: str, *, owner: str | None = None) -> list[SecretRecord]:
         query = select(SecretRow).where(SecretRow.workspace_id == workspace_id)
         query = query.where(SecretRow.owner.is_(None) if owner is None else SecretRow.owner == owner)
         with self._tx() as session:

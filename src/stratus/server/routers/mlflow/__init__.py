@@ -22,7 +22,7 @@ from stratus.server.authz import SecuredRoute, requires, server_state
 from stratus.server.routers._common import call
 from stratus.server.services.workspaces import DEFAULT_WORKSPACE
 from stratus.server.state import ServerState
-from stratus.store.base import WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
 
 # Also matches the ajax-api trees and /api/2.0/mlflow-artifacts.
 MLFLOW_PATH_MARKERS = ("api/2.0/mlflow", "api/3.0/mlflow")

@@ -35,7 +35,7 @@ from stratus.server.authz import (
 from stratus.server.routers.mlflow import integer, read_params, text, workspace_of
 from stratus.server.services.multipart import MultipartUploads, PartCredential
 from stratus.server.services.workspaces import DEFAULT_WORKSPACE
-from stratus.store.base import WorkspaceRecord
+from stratus.store.access import WorkspaceRecord
 
 ARTIFACTS_ROOT = "/api/2.0/mlflow-artifacts/artifacts"
 MPU_ROOT = "/api/2.0/mlflow-artifacts/mpu"

@@ -21,7 +21,7 @@ from stratus.server.routers.mlflow import (
     text,
     workspace_of,
 )
-from stratus.store.base import ExperimentRecord
+from stratus.store.tracking import ExperimentRecord
 
 router = mlflow_router()
 

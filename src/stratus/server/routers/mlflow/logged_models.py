@@ -11,7 +11,7 @@ from stratus.entities.roles import Permission
 from stratus.server.authz import server_state
 from stratus.server.routers._common import call
 from stratus.server.routers.mlflow import add_mlflow_route, mlflow_router, ok, read_params, text, workspace_of
-from stratus.store.base import LoggedModelRecord
+from stratus.store.tracking import LoggedModelRecord
 
 router = mlflow_router()
 

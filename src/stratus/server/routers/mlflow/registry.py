@@ -19,7 +19,7 @@ from stratus.server.routers.mlflow import (
     text,
     workspace_of,
 )
-from stratus.store.base import ModelVersionRecord, RegisteredModelRecord
+from stratus.store.registry import ModelVersionRecord, RegisteredModelRecord
 
 router = mlflow_router()
 

@@ -22,7 +22,7 @@ from stratus.server.routers.mlflow import (
     workspace_of,
 )
 from stratus.server.services.runs import json_number
-from stratus.store.base import DatasetInput, MetricPoint, RunRecord
+from stratus.store.tracking import DatasetInput, MetricPoint, RunRecord
 
 router = mlflow_router()
 

@@ -1,0 +1,104 @@
+"""What every SQL domain store shares: sessions, paging, dialect-aware inserts and upserts, ids and times."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar, TypeVarTuple
+
+from sqlalchemy import Select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from stratus.errors import BadRequestError
+from stratus.store.paging import Page
+
+R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """INSERT with ON CONFLICT, which SQLite and PostgreSQL both have: writes racing on one key (a retry
+    and its original, say) resolve in the database instead of failing on the primary key."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(getattr(table, "__table__", table))
+
+
+def execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """One Core statement for many rows (the driver's executemany): compiled once and cached, unlike a
+    multi-row VALUES whose SQL changes with the row count, and without the ORM's bulk machinery."""
+    if rows:
+        session.connection().execute(statement, rows)
+
+
+def upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert ``rows``, or overwrite the other columns of rows whose ``keys`` already exist."""
+    if not rows:
+        return
+    insert = dialect_insert(session, table)
+    changed = {name: insert.excluded[name] for name in rows[0] if name not in keys}
+    execute_many(session, insert.on_conflict_do_update(index_elements=list(keys), set_=changed), rows)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def encode_page_token(key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> str | int:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        key = None
+    # Only the scalar sort keys we hand out come back; anything else would reach SQL as a bad operand.
+    if isinstance(key, bool) or not isinstance(key, str | int):
+        raise BadRequestError("invalid page token; pass the next_link you were given", field="skip_token")
+    return key
+
+
+class SqlDomain:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _page(
+        self,
+        session: Session,
+        query: Select[*Ts],
+        key_column: Any,
+        to_record: Callable[[Any], R],
+        limit: int,
+        page_token: str | None,
+        *,
+        descending: bool = False,
+    ) -> Page[R]:
+        if page_token:
+            after = decode_page_token(page_token)
+            query = query.where(key_column < after if descending else key_column > after)
+        query = query.order_by(key_column.desc() if descending else key_column).limit(limit + 1)
+        rows = session.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [to_record(row) for row in rows]
+        next_token = encode_page_token(_key_of(rows[-1], key_column)) if more and rows else None
+        return Page(items, next_token)
+
+
+def _key_of(row: Any, key_column: Any) -> Any:
+    entity = row[0]
+    return getattr(entity, key_column.key)
