@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     artifact_uri: str | None = None
     # Comma-separated; the --host given to the server is always added.
     allowed_hosts: str = "127.0.0.1,localhost"
+    # Comma-separated origins (``https://studio.example.com``) whose pages may send writes; the server's
+    # own origin always may. Any other Origin on a POST/PUT/PATCH/DELETE gets 403.
+    allowed_origins: str = ""
     master_key: str | None = None
     max_json_bytes: int = 1024 * 1024
     # How long token, user, workspace and role lookups are cached; changes made through another server
@@ -72,6 +75,9 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.resolved_home / "logs"
+
+    def allowed_origin_set(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip())
 
     def allowed_host_set(self) -> frozenset[str]:
         hosts = {h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()}

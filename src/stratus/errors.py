@@ -59,6 +59,11 @@ class PayloadTooLargeError(StratusError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class UnsupportedMediaTypeError(StratusError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
 class ServiceUnavailableError(StratusError):
     status_code = 503
     code = "UNAVAILABLE"
@@ -74,6 +79,7 @@ ERRORS_BY_STATUS: dict[int, type[StratusError]] = {
         NotFoundError,
         ConflictError,
         PayloadTooLargeError,
+        UnsupportedMediaTypeError,
         ServiceUnavailableError,
     )
 }

@@ -44,6 +44,7 @@ from stratus.data.tabular import (
     read_parquet_files,
 )
 from stratus.errors import InvalidInputError
+from stratus.parsing import MAX_YAML_CHARS, InputLimitError, load_yaml
 
 __all__ = [
     "MLTABLE_FILE",
@@ -247,9 +248,11 @@ def read_mltable(fs: Any, folder: str, *, origin: str = MLTABLE_FILE) -> MLTable
     path = posixpath.join(folder.rstrip("/"), MLTABLE_FILE)
     try:
         with fs.open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_YAML_CHARS + 1)  # a text file of a few lines; never a whole blob
     except FileNotFoundError:
         raise _error(f"{origin}: the folder has no {MLTABLE_FILE} file", MLTABLE_FILE) from None
+    if len(data) > MAX_YAML_CHARS:
+        raise _error(f"{origin}: {MLTABLE_FILE} is larger than {MAX_YAML_CHARS} bytes", MLTABLE_FILE)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -280,8 +283,8 @@ class _Parser:
 
     def parse(self, text: str) -> MLTable:
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
+            data = load_yaml(text)
+        except (yaml.YAMLError, InputLimitError) as exc:
             raise _error(f"{self.origin}: not valid YAML: {exc}", MLTABLE_FILE) from None
         if not isinstance(data, dict):
             raise _error(f"{self.origin}: an MLTable file must be a YAML mapping", MLTABLE_FILE)

@@ -17,6 +17,7 @@ import yaml
 from stratus.environments.conda import parse_conda_dependency, plan_from_conda, python_minor
 from stratus.environments.plan import BuildPlan, normalize_python, plan_from_pip
 from stratus.errors import InvalidInputError
+from stratus.parsing import MAX_YAML_CHARS, InputLimitError, load_yaml
 
 FIELD = "model"
 _INCLUDE = re.compile(r"^(?P<option>-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(?P<path>\S+)$")
@@ -103,9 +104,9 @@ def _read_yaml(path: Path, origin: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        # BaseLoader keeps every scalar a string: "python: 3.10" must not become the float 3.1.
-        data = yaml.load(_read_text(path, origin), Loader=yaml.BaseLoader)  # noqa: S506
-    except yaml.YAMLError as exc:
+        # Every scalar a string: "python: 3.10" must not become the float 3.1.
+        data = load_yaml(_read_text(path, origin), strings=True)
+    except (yaml.YAMLError, InputLimitError) as exc:
         raise InvalidInputError(f"{origin}: {path.name} is not valid YAML: {exc}", field=FIELD) from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{origin}: {path.name} must hold a YAML mapping", field=FIELD)
@@ -114,6 +115,12 @@ def _read_yaml(path: Path, origin: str) -> dict[str, Any] | None:
 
 def _read_text(path: Path, origin: str) -> str:
     try:
+        if path.stat().st_size > MAX_YAML_CHARS:  # model metadata files are a few lines
+            raise InvalidInputError(
+                f"{origin}: {path.name} is larger than {MAX_YAML_CHARS} bytes", field=FIELD
+            )
         return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{origin}: {path.name} is not UTF-8 text", field=FIELD) from None
     except OSError as exc:
         raise InvalidInputError(f"{origin}: cannot read {path.name}: {exc.strerror}", field=FIELD) from None

@@ -60,7 +60,11 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, limit=state.settings.max_json_bytes, is_upload=is_artifact_upload_path
     )
-    app.add_middleware(RequestGuardMiddleware, allowed_hosts=state.settings.allowed_host_set())
+    app.add_middleware(
+        RequestGuardMiddleware,
+        allowed_hosts=state.settings.allowed_host_set(),
+        origins=state.origins,
+    )
     return app
 
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from stratus.entities.roles import Permission
 from stratus.errors import AuthenticationError, PermissionDeniedError
+from stratus.server.bodies import with_parsed_json
+from stratus.server.origins import SAFE_METHODS
 from stratus.server.services.auth import csrf_token_for
 from stratus.server.services.context import Caller
 from stratus.server.services.multipart import PartGrant, verify_part_url
@@ -33,7 +34,6 @@ SIGNED_URL_KEY = "x-stratus-signed-url"
 MPU_PART_SCOPE = "mlflow-artifacts.mpu-part"
 SESSION_COOKIE = "stratus_session"
 CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def requires(permission: Permission, *, default_workspace: str | None = None) -> dict[str, Any]:
@@ -87,10 +87,11 @@ def _credentials(request: Request, state: ServerState) -> str | None:
     if session is None:
         return None
     # A cookie rides along with cross-site requests; bearer headers do not. So cookie-borne requests
-    # that change state must prove they come from our own pages.
+    # that change state must prove they come from our own pages: an allowed Origin (a foreign one is
+    # refused before routing, whatever the credentials) and the session's CSRF token.
     if request.method not in SAFE_METHODS:
         origin = request.headers.get("origin")
-        if origin is None or not _origin_allowed(origin, state):
+        if origin is None or not state.origins.allows(origin, request.headers.get("host")):
             raise PermissionDeniedError(
                 "cross-origin request refused: the Origin header is missing or not allowed"
             )
@@ -98,21 +99,6 @@ def _credentials(request: Request, state: ServerState) -> str | None:
         if not sent or not hmac.compare_digest(sent, csrf_token_for(session)):
             raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header for a session cookie")
     return session
-
-
-def _origin_allowed(origin: str, state: ServerState) -> bool:
-    """Our own origin: an allowed host on our own port, over http or https."""
-    try:
-        parts = urlsplit(origin)
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
-        return False
-    host = (parts.hostname or "").lower()
-    return (
-        parts.scheme in ("http", "https")
-        and port == state.settings.port
-        and host in state.settings.allowed_host_set()
-    )
 
 
 async def authorize_request(request: Request, permission: Permission, default_workspace: str | None) -> None:
@@ -152,6 +138,11 @@ class SecuredRoute(APIRoute):
         signed_scope = declared_signed_url(self)
         default_workspace = (self.openapi_extra or {}).get(DEFAULT_WORKSPACE_KEY)
 
+        # Routes with a JSON body model: FastAPI would parse it unbounded, and bodies of any type.
+        takes_json = self.body_field is not None and not isinstance(
+            self.body_field.field_info, params.Form | params.File
+        )
+
         async def secured_handler(request: Request) -> Response:
             if permission is None:  # deny by default: an undeclared route is a bug, never an open door
                 raise PermissionDeniedError("this route declares no permission and is closed")
@@ -159,6 +150,8 @@ class SecuredRoute(APIRoute):
                 await authorize_signed_url(request, signed_scope)
             else:
                 await authorize_request(request, permission, default_workspace)
+            if takes_json:  # only once the caller is known: nobody gets the server to parse for free
+                request = await with_parsed_json(request)
             return await handle(request)
 
         return secured_handler

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stratus.errors import StratusError
+from stratus.artifacts.errors import UnsafePathError
+from stratus.errors import InvalidInputError, StratusError
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ _HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     409: "ALREADY_EXISTS",
     413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
 
@@ -69,9 +71,16 @@ _MLFLOW_CODE_BY_STATUS = {
     405: "ENDPOINT_NOT_FOUND",
     409: "RESOURCE_ALREADY_EXISTS",
     413: "INVALID_PARAMETER_VALUE",
+    414: "INVALID_PARAMETER_VALUE",
+    415: "INVALID_PARAMETER_VALUE",
     422: "INVALID_PARAMETER_VALUE",
     503: "TEMPORARILY_UNAVAILABLE",  # the client retries these
 }
+
+
+# Statuses kept as they are on MLflow routes (with the code above): the client has no code for them, and
+# a caller must tell "too large" or "wrong media type" from any other bad parameter.
+_MLFLOW_KEPT_STATUSES = frozenset({413, 414, 415})
 
 
 def mlflow_error(path: str, status: int, code: str, message: str) -> tuple[int, dict[str, str]] | None:
@@ -81,7 +90,9 @@ def mlflow_error(path: str, status: int, code: str, message: str) -> tuple[int, 
     if not is_mlflow_path(path):
         return None
     mlflow_code = code if code in _MLFLOW_STATUS else _MLFLOW_CODE_BY_STATUS.get(status, "INTERNAL_ERROR")
-    return _MLFLOW_STATUS.get(mlflow_code, status), {"error_code": mlflow_code, "message": message}
+    if status not in _MLFLOW_KEPT_STATUSES:
+        status = _MLFLOW_STATUS.get(mlflow_code, status)
+    return status, {"error_code": mlflow_code, "message": message}
 
 
 def _mlflow_response(request: Request, status: int, code: str, message: str) -> JSONResponse | None:
@@ -135,6 +146,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return mlflow
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(UnsafePathError)
+    async def _unsafe_path(request: Request, exc: UnsafePathError) -> JSONResponse:
+        # Routes canonicalise paths up front; this catches a path refused deeper down (by the store).
+        return await _stratus_error(request, InvalidInputError(str(exc), field="path", code="INVALID_PATH"))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stratus.server.errors import error_body, mlflow_error
+from stratus.server.origins import SAFE_METHODS, OriginPolicy
+
+# Query strings carry names, ids and filters: far below this. A longer one is refused before any parsing.
+MAX_QUERY_BYTES = 64 << 10
 
 
 async def _send_json(send: Send, scope: Scope, status: int, code: str, message: str) -> None:
@@ -47,12 +51,16 @@ class RequestGuardMiddleware:
     - The Host must be one we serve: a DNS-rebinding page cannot then reach a loopback server, and links
       we build from the Host (``next_link``, tracking URIs) cannot point elsewhere. Exactly one Host header:
       with two, this check and the framework could each read a different one.
-    - No NUL bytes in the path or query: no store keeps them (PostgreSQL text refuses them outright).
+    - No NUL bytes in the path or query: no store keeps them (PostgreSQL text refuses them outright), and
+      no query string longer than ``MAX_QUERY_BYTES``.
+    - A write (or a WebSocket handshake) whose ``Origin`` is present must come from an origin the
+      ``OriginPolicy`` allows, whatever credentials it carries (``stratus.server.origins``).
     """
 
-    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str], origins: OriginPolicy) -> None:
         self.app = app
         self.allowed = frozenset(h.lower() for h in allowed_hosts)
+        self.origins = origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -61,21 +69,36 @@ class RequestGuardMiddleware:
         problem = self._problem(scope)
         if problem is not None:
             if scope["type"] == "http":
-                await _send_json(send, scope, 400, *problem)
+                await _send_json(send, scope, *problem)
             return
         await self.app(scope, receive, send)
 
-    def _problem(self, scope: Scope) -> tuple[str, str] | None:
-        hosts = [value for name, value in scope.get("headers") or [] if name == b"host"]
+    def _problem(self, scope: Scope) -> tuple[int, str, str] | None:
+        headers = scope.get("headers") or []
+        hosts = [value for name, value in headers if name == b"host"]
         if len(hosts) != 1:
-            return "BAD_HOST", "send exactly one Host header"
-        host = host_of(hosts[0].decode("latin-1"))
+            return 400, "BAD_HOST", "send exactly one Host header"
+        host_header = hosts[0].decode("latin-1")
+        host = host_of(host_header)
         if host not in self.allowed and "*" not in self.allowed:
-            return "BAD_HOST", f"Host {host!r} is not served here; see STRATUS_ALLOWED_HOSTS"
+            return 400, "BAD_HOST", f"Host {host!r} is not served here; see STRATUS_ALLOWED_HOSTS"
         raw_path = scope.get("raw_path") or scope.get("path", "").encode()
         query = scope.get("query_string", b"")
         if b"\x00" in raw_path or b"%00" in raw_path or b"%00" in query or b"\x00" in query:
-            return "BAD_REQUEST", "NUL characters are not allowed in the path or query"
+            return 400, "BAD_REQUEST", "NUL characters are not allowed in the path or query"
+        if len(query) > MAX_QUERY_BYTES:
+            return 414, "URI_TOO_LONG", f"query string longer than {MAX_QUERY_BYTES} bytes"
+        if scope["type"] == "websocket" or scope["method"] not in SAFE_METHODS:
+            origins = [value.decode("latin-1") for name, value in headers if name == b"origin"]
+            if len(origins) > 1:
+                return 403, "PERMISSION_DENIED", "send at most one Origin header"
+            if origins and not self.origins.allows(origins[0], host_header):
+                return (
+                    403,
+                    "PERMISSION_DENIED",
+                    f"cross-origin request refused: a page of {origins[0]!r} may not write here; "
+                    "list that origin in STRATUS_ALLOWED_ORIGINS to allow it",
+                )
         return None
 
 

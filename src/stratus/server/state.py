@@ -17,6 +17,7 @@ from stratus.config import Settings
 from stratus.environments import EnvironmentCache
 from stratus.secrets import master_key
 from stratus.secrets.vault import KeyVault
+from stratus.server.origins import OriginPolicy
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.auth import AuthService, hash_token, new_token_secret
 from stratus.server.services.data import DataAssetService
@@ -68,9 +69,11 @@ class ServerState:
     datastores: DatastoreService = field(init=False)
     data: DataAssetService = field(init=False)
     environments: EnvironmentService = field(init=False)
+    origins: OriginPolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = AuthService(self.store, cache_seconds=self.settings.auth_cache_seconds)
+        self.origins = OriginPolicy.from_settings(self.settings)
         self.users = UserService(self.store, self.auth)
         self.workspaces = WorkspaceService(self.store, self.artifacts, self.auth)
         self.artifact_objects = ArtifactService(self.store, self.artifacts)

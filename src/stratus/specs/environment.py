@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from stratus.entities.assets import BuildContext, Environment
+from stratus.parsing import InputLimitError, load_yaml
 from stratus.specs.data import AssetName, AssetVersion, is_remote, local_path
 from stratus.specs.datastore import StrictModel, StringMap, field_error
 from stratus.specs.loader import Spec, SpecError, load_spec, parse_spec
@@ -236,10 +237,12 @@ def _read_conda_file(value: str, base: Path | None, origin: str) -> dict[str, An
         raise field_error(origin, "conda_file", "must be a local file or an inline mapping", SCHEMA_FILE)
     path = local_path(value, base, origin, "conda_file", SCHEMA_FILE)
     try:
-        conda = yaml.safe_load(path.read_text(encoding="utf-8"))
+        conda = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise field_error(origin, "conda_file", f"cannot read {path}: {exc.strerror}", SCHEMA_FILE) from None
-    except yaml.YAMLError as exc:
+    except UnicodeDecodeError:
+        raise field_error(origin, "conda_file", f"{path} is not UTF-8 text", SCHEMA_FILE) from None
+    except (yaml.YAMLError, InputLimitError) as exc:
         raise field_error(origin, "conda_file", f"{path} is not valid YAML: {exc}", SCHEMA_FILE) from None
     if not isinstance(conda, dict):
         raise field_error(origin, "conda_file", f"{path} must hold a conda environment mapping", SCHEMA_FILE)

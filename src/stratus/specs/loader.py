@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stratus.errors import InvalidInputError
+from stratus.parsing import InputLimitError, load_yaml
 
 S = TypeVar("S", bound="Spec")
 
@@ -30,10 +31,12 @@ def read_spec_file(path: Path, what: str, overrides: dict[str, Any] | None = Non
     """A YAML file's mapping with non-None ``overrides`` applied; errors name the file (``what`` says
     which fields the mapping should hold)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"cannot read {path}: {exc.strerror}", field="file") from None
-    except yaml.YAMLError as exc:
+    except UnicodeDecodeError:
+        raise SpecError(f"{path} is not UTF-8 text", field="file") from None
+    except (yaml.YAMLError, InputLimitError) as exc:
         raise SpecError(f"{path} is not valid YAML: {exc}", field="file") from None
     if not isinstance(data, dict):
         raise SpecError(f"{path} must hold a YAML mapping of {what} fields", field="file")

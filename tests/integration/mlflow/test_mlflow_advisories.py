@@ -88,11 +88,16 @@ class Lab:
         self.check(method, url, response.status_code, response.content + str(response.headers).encode())
         return response
 
-    def raw(self, method: str, target: str, *, body: bytes | None = None) -> tuple[int, bytes]:
+    def raw(
+        self, method: str, target: str, *, body: bytes | None = None, content_type: str | None = None
+    ) -> tuple[int, bytes]:
         """Send ``target`` byte for byte (no client-side normalisation of dot segments or separators)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         try:
-            connection.request(method, target, body=body, headers={"Authorization": f"Bearer {self.token}"})
+            connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
             status, content = response.status, response.read()
         finally:
@@ -609,7 +614,12 @@ def test_paths_that_are_not_utf8_are_refused_not_rewritten(lab: Lab) -> None:
             ("POST", "/workspaces/default/api/2.0/mlflow-artifacts/mpu/create/"),
         ):
             body = b"x" if method == "PUT" else json.dumps({"path": "f", "num_parts": 1}).encode()
-            status, content = lab.raw(method, route + target, body=body if method != "DELETE" else None)
+            status, content = lab.raw(
+                method,
+                route + target,
+                body=body if method != "DELETE" else None,
+                content_type="application/json" if method == "POST" else None,
+            )
             if status != 400:
                 failures.append(f"{method} {route}{target} -> {status} {content[:80]!r}")
     listing = lab.call("GET", lab.artifacts(), params={"path": f"0/{lab.run_id}/artifacts"})
@@ -724,7 +734,9 @@ def test_cve_2023_6976_multipart_uploads_cannot_write_outside_the_store(lab: Lab
     start = json.dumps({"path": "written.txt", "num_parts": 1}).encode()
     failures = []
     for target in _traversals(lab, "outside"):
-        status, content = lab.raw("POST", f"{mpu}/create/{target}", body=start)
+        status, content = lab.raw(
+            "POST", f"{mpu}/create/{target}", body=start, content_type="application/json"
+        )
         if status not in (400, 404):
             failures.append(f"create {target!r} -> {status} {content[:100]!r}")
     assert failures == [], "\n".join(failures)
@@ -757,6 +769,48 @@ def test_cve_2023_6976_multipart_uploads_cannot_write_outside_the_store(lab: Lab
         assert done.status_code in (200, 400), (name, done.text)
         listing = _json(lab.call("GET", lab.artifacts(), params={"path": folder}))
         assert all("/" not in f["path"] for f in listing.get("files", [])), listing
+    assert not (lab.outside / "written.txt").exists()
+
+
+def test_fragment_or_query_before_dot_segments_is_refused_not_a_500(lab: Lab) -> None:
+    """A '#' or '?' in a segment before '..' segments (the fragment tricks of CVE-2023-6909 and
+    CVE-2024-3848, on the artifact routes). Percent-encoded, both are refused as unsafe characters. Sent
+    as they are, '?' starts a query string, which these routes refuse (400, not a write to the path before
+    it), and '#' starts a fragment, which HTTP servers never see. A '#' or '?' right after ``artifacts/``
+    leaves no path at all: that was a 500 on PUT, and is a 400 now. Nothing is written, read or deleted."""
+    payload = f"PWNED-FRAGMENT-{uuid.uuid4().hex}".encode()
+    own = f"0/{lab.run_id}/artifacts/"
+    escapes = "../../../../../../outside/written.txt"
+    targets = [
+        *(f"{mark}/{escapes}" for mark in ("%23", "%3F", "%3f", "?", "?x=1&")),
+        *(
+            f"{own}{seg}/{escapes}"
+            for seg in ("%23", "x%23", "x%23y", "%3F", "x%3f", "x?", "?", "x%2523", "x%253F")
+        ),
+        *(f"{own}x/{mark}/../../y.txt" for mark in ("%23", "%3F", "?")),
+        "#",
+        f"#/{escapes}",
+        "#/x.txt",
+        "?",
+        f"?/{escapes}",
+    ]
+    for method in ("PUT", "GET", "DELETE"):
+        failures = []
+        for target in targets:
+            status, content = lab.raw(
+                method, _artifact_route() + target, body=payload if method == "PUT" else None
+            )
+            code = json.loads(content).get("error_code") if content.startswith(b"{") else None
+            if (status, code) != (400, "INVALID_PARAMETER_VALUE"):
+                failures.append(f"{method} {target!r} -> {status} {content[:120]!r}")
+        assert failures == [], "\n".join(failures)
+    assert not (lab.outside / "written.txt").exists()
+    listing = _json(lab.call("GET", lab.artifacts(), params={"path": own.rstrip("/")}))
+    assert listing == {} or all(f["path"] != "x" for f in listing["files"]), listing
+    # A literal '#' ends the path on the wire: the server is sent ``.../x`` and writes nothing else.
+    status, _ = lab.raw("PUT", _artifact_route() + f"{own}frag#/{escapes}", body=payload)
+    assert status == 200
+    assert lab.call("GET", f"{lab.artifacts()}/{own}frag").content == payload
     assert not (lab.outside / "written.txt").exists()
 
 

@@ -155,5 +155,5 @@ def test_errors_before_routing_keep_the_mlflow_shape_on_mlflow_paths(admin: Test
         content=b'{"name": "' + b"x" * (1024 * 1024) + b'"}',
         headers={"Content-Type": "application/json"},
     )
-    assert big.status_code == 400 and big.json()["error_code"] == "INVALID_PARAMETER_VALUE", big.text
+    assert big.status_code == 413 and big.json()["error_code"] == "INVALID_PARAMETER_VALUE", big.text
     assert admin.get("/api/v1/workspaces/a%00b").json()["error"]["code"] == "BAD_REQUEST"

@@ -8,7 +8,6 @@ query parameters and JSON body fields together, unknown fields ignored; errors a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +17,9 @@ from fastapi.responses import JSONResponse
 
 from stratus.entities.roles import Permission
 from stratus.errors import BadRequestError
+from stratus.parsing import loads_json
 from stratus.server.authz import SecuredRoute, requires, server_state
+from stratus.server.bodies import require_json_media_type
 from stratus.server.routers._common import call
 from stratus.server.services.workspaces import DEFAULT_WORKSPACE
 from stratus.server.state import ServerState
@@ -63,13 +64,18 @@ def add_mlflow_route(
             )
 
 
-def _parse_json(body: bytes) -> Any:
-    """orjson first (log-batch bodies are large); json for what it refuses but JSON-ish clients send,
-    such as bare NaN or integers beyond 64 bits (which the services then judge)."""
+def json_object(request: Request, body: bytes) -> dict[str, Any]:
+    """A request's JSON object body (``{}`` when empty): JSON media type, bounded parse, an object."""
+    if not body.strip():
+        return {}
+    require_json_media_type(request)
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
+        data = loads_json(body)
+    except ValueError as exc:
+        raise BadRequestError(f"malformed JSON body: {exc}", code="INVALID_PARAMETER_VALUE") from None
+    if not isinstance(data, dict):
+        raise BadRequestError("the JSON body must be an object", code="INVALID_PARAMETER_VALUE")
+    return data
 
 
 async def read_params(request: Request) -> dict[str, Any]:
@@ -78,15 +84,7 @@ async def read_params(request: Request) -> dict[str, Any]:
     for key in request.query_params:
         values = request.query_params.getlist(key)
         params[key] = values if len(values) > 1 else values[0]
-    body = await request.body()
-    if body.strip():
-        try:
-            data = _parse_json(body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequestError("malformed JSON body", code="MALFORMED_REQUEST") from None
-        if not isinstance(data, dict):
-            raise BadRequestError("the JSON body must be an object", code="MALFORMED_REQUEST")
-        params.update(data)
+    params.update(json_object(request, await request.body()))
     return params
 
 

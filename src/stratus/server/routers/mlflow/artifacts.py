@@ -9,7 +9,6 @@ recorded.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from collections.abc import Iterator
 from typing import Any
@@ -32,7 +31,7 @@ from stratus.server.authz import (
     requires_signed_url,
     server_state,
 )
-from stratus.server.routers.mlflow import integer, read_params, text, workspace_of
+from stratus.server.routers.mlflow import integer, json_object, read_params, text, workspace_of
 from stratus.server.services.multipart import MultipartUploads, PartCredential
 from stratus.server.services.workspaces import DEFAULT_WORKSPACE
 from stratus.store.access import WorkspaceRecord
@@ -60,6 +59,19 @@ def _safe(path: str) -> str:
         raise BadRequestError(
             f"invalid artifact path: {exc}", field="path", code="INVALID_PARAMETER_VALUE"
         ) from None
+
+
+def _route_path(request: Request, artifact_path: str) -> str:
+    """The canonical path of a request to ``artifacts/<path>``. These routes take no query string: a
+    '?' in a path is the start of one (so ``a?/../x`` arrives as ``a``), and it is refused rather than
+    served as another path than the client named."""
+    if request.url.query:
+        raise BadRequestError(
+            "artifact paths may not contain '?' (this route takes no query string)",
+            field="path",
+            code="INVALID_PARAMETER_VALUE",
+        )
+    return _safe(artifact_path)
 
 
 def _missing(path: str) -> NotFoundError:
@@ -98,7 +110,11 @@ def _body_chunks(request: Request) -> Iterator[bytes]:
 async def upload(request: Request, artifact_path: str) -> JSONResponse:
     state = server_state(request)
     workspace = workspace_of(request)
-    path = _safe(artifact_path)
+    path = _route_path(request, artifact_path)
+    if not path:  # ".../artifacts/" (or one followed by '#' or '?'): the root is no file
+        raise BadRequestError(
+            "name the artifact file to write after /artifacts/", field="path", code="INVALID_PARAMETER_VALUE"
+        )
     try:
         await run_in_threadpool(
             state.artifact_objects.write,
@@ -120,13 +136,15 @@ async def upload(request: Request, artifact_path: str) -> JSONResponse:
 async def download(request: Request, artifact_path: str) -> StreamingResponse:
     state = server_state(request)
     objects = state.artifact_objects.objects(workspace_of(request))
-    path = _safe(artifact_path)
+    path = _route_path(request, artifact_path)
     try:
         entry = await run_in_threadpool(objects.info, path)
     except (FileNotFoundError, NotADirectoryError):
         raise _missing(path) from None
     if entry.is_dir:
-        raise BadRequestError(f"{path!r} is a directory: list it instead", field="path")
+        raise BadRequestError(
+            f"{path!r} is a directory: list it instead", field="path", code="INVALID_PARAMETER_VALUE"
+        )
     media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     filename = path.rsplit("/", 1)[-1].replace('"', "")
     return StreamingResponse(
@@ -162,7 +180,7 @@ async def list_artifacts(request: Request) -> JSONResponse:
 
 async def delete(request: Request, artifact_path: str) -> JSONResponse:
     state = server_state(request)
-    path = _safe(artifact_path)
+    path = _route_path(request, artifact_path)
     if not path:  # "", ".", "%2e"...: the whole workspace store is never one request away
         raise BadRequestError(
             "name the artifact or folder to delete; the artifact root itself cannot be deleted",
@@ -250,15 +268,7 @@ async def _bounded_params(request: Request, limit: int) -> dict[str, Any]:
         body += chunk
         if len(body) > limit:
             raise PayloadTooLargeError(f"request body larger than {limit} bytes")
-    if not body.strip():
-        return {}
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequestError("malformed JSON body", code="MALFORMED_REQUEST") from None
-    if not isinstance(data, dict):
-        raise BadRequestError("the JSON body must be an object", code="MALFORMED_REQUEST")
-    return data
+    return json_object(request, bytes(body))
 
 
 def _parts(params: dict[str, Any]) -> list[tuple[int, object]]:
