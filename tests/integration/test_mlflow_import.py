@@ -511,3 +511,24 @@ def test_a_wrong_workspace_is_refused_before_anything_is_read(
     result = invoke(stratus, monkeypatch, "--from", source.url, "-w", "no-such-workspace")
     assert result.exit_code == 1, result.output
     assert "no-such-workspace" in result.stderr and "TARGET_UNAVAILABLE" in result.stderr
+
+
+def test_a_data_scientist_may_not_import(
+    source: Source, stratus: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DESIGN §6 gives mlflow import to Owners and Contributors only; nothing is written otherwise."""
+    workspace = "import-by-ds"
+    new_workspace(stratus, workspace)
+    admin = {"Authorization": f"Bearer {stratus.admin_token}"}
+    api = f"{stratus.url}/api/v1"
+    assert httpx.post(f"{api}/users", json={"name": "importer-ds"}, headers=admin).status_code == 201
+    assign = {"user": "importer-ds", "role": "Data Scientist"}
+    created = httpx.post(f"{api}/workspaces/{workspace}/role-assignments", json=assign, headers=admin)
+    assert created.status_code == 201, created.text
+    minted = httpx.post(f"{api}/tokens", json={"user": "importer-ds", "workspace": workspace}, headers=admin)
+    monkeypatch.setenv("STRATUS_URL", stratus.url)
+    monkeypatch.setenv("STRATUS_TOKEN", minted.json()["token"])
+    result = CliRunner().invoke(app, ["mlflow", "import", "--from", source.url, "-w", workspace])
+    assert result.exit_code == 1, result.output
+    assert "Owner or Contributor" in result.stderr and "Data Scientist" in result.stderr
+    assert target_runs(stratus, workspace) == []

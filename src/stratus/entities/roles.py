@@ -19,7 +19,7 @@ class Permission(StrEnum):
     MANAGE_SECRETS = "workspace.secrets.write"
     USE_SECRETS = "workspace.secrets.use"
     DELETE_ASSETS = "workspace.assets.delete"
-    MANAGE_DATASTORES = "workspace.datastores.write"
+    MANAGE_DATASTORES = "workspace.datastores.write"  # §6: datastores, gc and mlflow import share this row
     CREATE_LOCAL_DATASTORE = "workspace.datastores.local"
     UPDATE_SETTINGS = "workspace.settings.write"
     MANAGE_ACCESS = "workspace.access.write"  # assign roles, others' tokens, delete the workspace

@@ -26,6 +26,7 @@ Version = Annotated[str, Path(min_length=1, max_length=10)]
 IncludeArchived = Annotated[bool, Query(description="Also deleted experiments and jobs, or archived models")]
 READ = requires(Permission.READ)
 WRITE = requires(Permission.WRITE_ASSETS)
+DELETE = requires(Permission.DELETE_ASSETS)
 
 
 @router.get("/experiments", response_model=ListResponse[Experiment], openapi_extra=READ)
@@ -126,17 +127,18 @@ async def get_model(name: Name, version: Version, request: Request, state: State
     return await call(state.models.get, request.state.workspace, name, number, label)
 
 
-@router.post("/models/{name}/versions/{version}/archive", response_model=Model, openapi_extra=WRITE)
+@router.post("/models/{name}/versions/{version}/archive", response_model=Model, openapi_extra=DELETE)
 async def archive_model(name: Name, version: Version, request: Request, state: StateDep) -> Model:
     return await call(state.models.set_archived, request.state.workspace, name, version, True)
 
 
-@router.post("/models/{name}/versions/{version}/restore", response_model=Model, openapi_extra=WRITE)
+@router.post("/models/{name}/versions/{version}/restore", response_model=Model, openapi_extra=DELETE)
 async def restore_model(name: Name, version: Version, request: Request, state: StateDep) -> Model:
     return await call(state.models.set_archived, request.state.workspace, name, version, False)
 
 
-@router.post("/gc", response_model=GarbageReport, openapi_extra=requires(Permission.DELETE_ASSETS))
+# §6 puts gc in the datastores row: Owner and Contributor, not Data Scientist (it purges for everyone).
+@router.post("/gc", response_model=GarbageReport, openapi_extra=requires(Permission.MANAGE_DATASTORES))
 async def collect_garbage(body: GarbageCollection, request: Request, state: StateDep) -> dict[str, object]:
     """Purge soft-deleted runs and experiments and their artifacts (files a model version uses are kept)."""
     return await call(
