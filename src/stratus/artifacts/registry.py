@@ -92,6 +92,8 @@ def _open_local(uri: str, options: dict[str, Any]) -> ArtifactStore:
 def _open_azure(uri: str, options: dict[str, Any]) -> ArtifactStore:
     try:
         from adlfs import AzureBlobFileSystem
+
+        from stratus.artifacts.azure_blocks import AzureBlockMultipart
     except ImportError as exc:
         raise MissingExtraError(_scheme(uri), "azure", "adlfs") from exc
     scheme = _scheme(uri)
@@ -112,7 +114,7 @@ def _open_azure(uri: str, options: dict[str, Any]) -> ArtifactStore:
         options["account_name"] = host.split(".", 1)[0]
     options.setdefault("use_listings_cache", False)  # other processes write too; never list stale
     fs = AzureBlobFileSystem(**options)
-    return FsspecArtifactStore(fs, _root(container, prefix), protocol=scheme)
+    return FsspecArtifactStore(fs, _root(container, prefix), protocol=scheme, multipart=AzureBlockMultipart)
 
 
 def _open_s3(uri: str, options: dict[str, Any]) -> ArtifactStore:
