@@ -120,6 +120,8 @@ def _open_azure(uri: str, options: dict[str, Any]) -> ArtifactStore:
 def _open_s3(uri: str, options: dict[str, Any]) -> ArtifactStore:
     try:
         from s3fs import S3FileSystem
+
+        from stratus.artifacts.s3_multipart import S3Multipart
     except ImportError as exc:
         raise MissingExtraError("s3", "s3", "s3fs") from exc
     bucket, prefix, host = _split_remote(uri, _BUCKET, "bucket")
@@ -138,7 +140,7 @@ def _open_s3(uri: str, options: dict[str, Any]) -> ArtifactStore:
     # Access keys, session token and region come from the standard AWS_* variables via botocore.
     options.setdefault("use_listings_cache", False)
     fs = S3FileSystem(**options)
-    return FsspecArtifactStore(fs, _root(bucket, prefix), protocol="s3")
+    return FsspecArtifactStore(fs, _root(bucket, prefix), protocol="s3", multipart=S3Multipart)
 
 
 register_backend("", _open_local)
