@@ -138,7 +138,12 @@ async def restore_model(name: Name, version: Version, request: Request, state: S
 
 @router.post("/gc", response_model=GarbageReport, openapi_extra=requires(Permission.DELETE_ASSETS))
 async def collect_garbage(body: GarbageCollection, request: Request, state: StateDep) -> dict[str, object]:
-    """Purge soft-deleted runs and experiments and their artifacts (files a model version uses are kept)."""
+    """Purge soft-deleted runs and experiments and their artifacts (files a model version uses are kept),
+    and sweep what killed uploads left."""
     return await call(
-        state.gc.collect, request.state.workspace, older_than=body.older_than, dry_run=body.dry_run
+        state.gc.collect,
+        request.state.workspace,
+        older_than=body.older_than,
+        dry_run=body.dry_run,
+        uploads_older_than=body.uploads_older_than,
     )
