@@ -129,7 +129,8 @@ class NativeMultipart(abc.ABC):
         self, key: str, upload: str, state: Mapping[str, str], number: int, part: MeteredChunks, *, last: bool
     ) -> None:
         """Consume every chunk of ``part`` and store it as part ``number`` (replacing nothing that a
-        commit could mistake for it: a re-upload with other bytes is told apart by its sha256)."""
+        commit could mistake for it: a re-upload with other bytes is told apart by its sha256).
+        FileNotFoundError when the upload is gone (aborted or completed meanwhile)."""
 
     @abc.abstractmethod
     def commit(

@@ -133,14 +133,19 @@ class S3Multipart(NativeMultipart):
                 answer = self._run("put_object", body=spool, Key=staged, ContentLength=part.size)
             else:
                 kind = "part"
-                answer = self._run(
-                    "upload_part",
-                    body=spool,
-                    Key=self._s3_key(key),
-                    UploadId=state["upload_id"],
-                    PartNumber=number,
-                    ContentLength=part.size,
-                )
+                try:
+                    answer = self._run(
+                        "upload_part",
+                        body=spool,
+                        Key=self._s3_key(key),
+                        UploadId=state["upload_id"],
+                        PartNumber=number,
+                        ContentLength=part.size,
+                    )
+                except ClientError as exc:
+                    if _code(exc) == "NoSuchUpload":  # aborted or completed meanwhile
+                        raise _gone(exc) from None
+                    raise
         receipt = _Receipt(number, part.sha256, part.size, kind, str(answer["ETag"]))
         self._store.write_staged(upload, receipt.name(), b"")
 

@@ -313,6 +313,12 @@ class MultipartUploads:
                 f"part larger than {limit} bytes (the part limit, or STRATUS_MAX_UPLOAD_BYTES)",
                 field="part_number",
             ) from None
+        except FileNotFoundError:  # the store's upload ended between reading the manifest and now
+            raise NotFoundError(
+                f"no multipart upload {grant.upload_id!r}: it was aborted or completed meanwhile",
+                field="upload_id",
+                code="RESOURCE_DOES_NOT_EXIST",
+            ) from None
         return info.sha256
 
     def complete(
