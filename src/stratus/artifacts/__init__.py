@@ -9,12 +9,19 @@ from stratus.artifacts.base import STAGING_DIR, ArtifactStore, ListEntry, Object
 from stratus.artifacts.errors import (
     ArtifactTooLargeError,
     MissingExtraError,
+    MultipartPartsError,
     StagedPieceMismatchError,
     UnknownSchemeError,
     UnsafePathError,
 )
 from stratus.artifacts.fsspec_store import FsspecArtifactStore
 from stratus.artifacts.local import LocalArtifactStore
+from stratus.artifacts.multipart import (
+    MultipartState,
+    PartInfo,
+    composite_digest,
+    is_content_sha256,
+)
 from stratus.artifacts.paths import canonicalize, is_canonical
 from stratus.artifacts.registry import (
     BackendFactory,
@@ -32,13 +39,18 @@ __all__ = [
     "ListEntry",
     "LocalArtifactStore",
     "MissingExtraError",
+    "MultipartPartsError",
+    "MultipartState",
     "ObjectInfo",
+    "PartInfo",
     "StagedPieceMismatchError",
     "UnknownSchemeError",
     "UnsafePathError",
     "WriteData",
     "canonicalize",
+    "composite_digest",
     "is_canonical",
+    "is_content_sha256",
     "open_artifact_store",
     "register_backend",
     "registered_schemes",

@@ -8,6 +8,10 @@ Each store (and each sub-store view) also has a staging area for uploads that ar
 (multipart uploads): objects under ``~stratus-staging/<upload>/``. No canonical path can name it (the
 canonicaliser refuses segments starting with ``~``), so it never lists, reads or deletes as part of
 the artifact tree; :meth:`ArtifactStore.compose` turns staged pieces into one object atomically.
+
+Multipart uploads (``begin_multipart``, ``put_part``, ``commit_parts``, ``abort_multipart``) keep their
+parts in that staging area and compose them, unless the backend commits parts natively (see
+:mod:`stratus.artifacts.multipart`). ``sweep_interrupted_writes`` removes what killed writes leave.
 """
 
 from __future__ import annotations
@@ -16,11 +20,26 @@ import abc
 import builtins
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from stratus.artifacts.errors import ArtifactTooLargeError, StagedPieceMismatchError, UnsafePathError
+from stratus.artifacts.errors import (
+    ArtifactTooLargeError,
+    MultipartPartsError,
+    StagedPieceMismatchError,
+    UnsafePathError,
+)
+from stratus.artifacts.multipart import (
+    MAX_PARTS,
+    MODE_STAGED,
+    MeteredChunks,
+    MultipartState,
+    NativeMultipart,
+    PartInfo,
+    is_content_sha256,
+    part_name,
+)
 from stratus.artifacts.paths import canonicalize, is_canonical, join
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "STAGING_DIR", "ArtifactStore", "ListEntry", "ObjectInfo", "WriteData"]
@@ -37,7 +56,11 @@ WriteData = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """A stored object: canonical path (relative to the store), size in bytes and hex sha256."""
+    """A stored object: canonical path (relative to the store), size in bytes and hex sha256.
+
+    For an object committed from parts in the store (``commit_parts`` on a native backend) ``sha256``
+    is a :func:`~stratus.artifacts.multipart.composite_digest` instead, which ``is_content_sha256``
+    tells apart."""
 
     path: str
     size: int
@@ -79,16 +102,11 @@ class ArtifactStore(abc.ABC):
         return self._metered_write(self._object_key(path), data, max_bytes)
 
     def _metered_write(self, key: str, data: WriteData, max_bytes: int | None) -> ObjectInfo:
-        if max_bytes is not None:
-            if max_bytes < 0:
-                raise ValueError("max_bytes must be >= 0")
-            if isinstance(data, bytes | bytearray | memoryview) and memoryview(data).nbytes > max_bytes:
-                raise ArtifactTooLargeError(key, max_bytes)  # no backend round trip for the easy case
-        meter = _Meter(key, max_bytes)
-        self._write(key, meter.wrap(_chunks(data)))
-        if not meter.finished:
+        chunks = _metered(key, data, max_bytes)
+        self._write(key, chunks)
+        if not chunks.finished:
             raise RuntimeError(f"{type(self).__name__}._write did not consume all data for {key!r}")
-        return ObjectInfo(path=key, size=meter.size, sha256=meter.sha256.hexdigest())
+        return ObjectInfo(path=key, size=chunks.size, sha256=chunks.sha256)
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -234,6 +252,116 @@ class ArtifactStore(abc.ABC):
 
         return self._metered_write(key, pieces(), max_bytes)
 
+    # -- multipart uploads ----------------------------------------------------------------------------
+
+    def begin_multipart(self, path: str, upload: str) -> MultipartState:
+        """Start multipart upload ``upload`` (a staging token, see :meth:`write_staged`) of the object
+        ``path``; returns the state that every later call for it takes back. Nothing is visible at
+        ``path`` before :meth:`commit_parts`."""
+        key = self._object_key(path)
+        self._staging_key(upload)
+        native = self._native_multipart()
+        return {"mode": MODE_STAGED} if native is None else native.begin(key, upload)
+
+    def put_part(
+        self,
+        path: str,
+        upload: str,
+        state: Mapping[str, str],
+        number: int,
+        data: WriteData,
+        *,
+        last: bool,
+        max_bytes: int | None = None,
+    ) -> PartInfo:
+        """Store part ``number`` (1 to 10,000; ``last`` for the upload's last part) from ``data``,
+        streamed and held to ``max_bytes`` like :meth:`write`. A part uploaded again with other bytes
+        is what a commit that lists its new sha256 takes."""
+        key = self._object_key(path)
+        self._staging_key(upload)
+        _check_part_number(number)
+        part = _metered(key, data, max_bytes)
+        native = self._native_for(state)
+        if native is None:
+            self._write(self._staging_key(upload, part_name(number)), part)
+        else:
+            native.put_part(key, upload, state, number, part, last=last)
+        if not part.finished:
+            raise RuntimeError(f"{type(self).__name__} did not consume all of part {number} for {key!r}")
+        return PartInfo(number=number, size=part.size, sha256=part.sha256)
+
+    def commit_parts(
+        self,
+        path: str,
+        upload: str,
+        state: Mapping[str, str],
+        parts: Sequence[tuple[int, str]],
+        *,
+        max_bytes: int | None = None,
+    ) -> ObjectInfo:
+        """Make ``parts`` -- ``(number, sha256 of the part's bytes)`` in object order -- the object
+        ``path``, atomically like :meth:`write`; ``max_bytes`` bounds the whole object.
+
+        Raises MultipartPartsError (a part never uploaded, or stored with other bytes), or
+        ArtifactTooLargeError, with nothing new visible. Committing the same parts again succeeds
+        again while the upload's staging folder is kept. ``ObjectInfo.sha256`` is the object's sha256
+        where the parts were read back (the staged default), else their composite digest.
+        """
+        key = self._object_key(path)
+        self._staging_key(upload)
+        numbers = [number for number, _ in parts]
+        if not parts or len(set(numbers)) != len(numbers):
+            raise ValueError("parts must name each part once")
+        for number, sha256 in parts:
+            _check_part_number(number)
+            if not is_content_sha256(sha256):
+                raise ValueError(f"part {number}: {sha256!r} is not a lowercase hex sha256")
+        native = self._native_for(state)
+        if native is None:
+            return self._compose_parts(key, upload, parts, max_bytes)
+        return native.commit(key, upload, state, parts, max_bytes)
+
+    def abort_multipart(self, path: str, upload: str, state: Mapping[str, str]) -> None:
+        """Release what the backend holds for the upload outside its staging folder (which the caller
+        removes with :meth:`delete_staged`); no error when there is nothing."""
+        key = self._object_key(path)
+        self._staging_key(upload)
+        native = self._native_for(state)
+        if native is not None:
+            native.abort(key, upload, state)
+
+    def sweep_interrupted_writes(
+        self, before: float, *, dry_run: bool = False, keep: Iterable[Mapping[str, str]] = ()
+    ) -> int:
+        """Remove what writes that never finished left in this store and below it, if they started
+        before ``before`` (unix seconds): temporary files, native multipart uploads no state in
+        ``keep`` names. Returns how many were (with ``dry_run``: would be) removed."""
+        return self._sweep_interrupted_writes(before, dry_run=dry_run, keep=list(keep))
+
+    def _compose_parts(
+        self, key: str, upload: str, parts: Sequence[tuple[int, str]], max_bytes: int | None
+    ) -> ObjectInfo:
+        """The staged default: every part is the staged object ``part_name(n)``; compose checks each."""
+        staged = {entry.path for entry in self.list_staged(upload)}
+        missing = tuple(number for number, _ in parts if part_name(number) not in staged)
+        if missing:
+            raise MultipartPartsError(missing=missing)
+        names = [part_name(number) for number, _ in parts]
+        try:
+            digests = [sha for _, sha in parts]
+            return self.compose(key, upload, names, expected_sha256=digests, max_bytes=max_bytes)
+        except StagedPieceMismatchError as exc:
+            raise MultipartPartsError(mismatched=(parts[names.index(exc.name)][0],)) from None
+
+    def _native_for(self, state: Mapping[str, str]) -> NativeMultipart | None:
+        mode = state.get("mode", MODE_STAGED)  # uploads begun before native commits existed are staged
+        if mode == MODE_STAGED:
+            return None
+        native = self._native_multipart()
+        if native is None or native.mode != mode:
+            raise ValueError(f"this store cannot continue a multipart upload of mode {mode!r}")
+        return native
+
     @staticmethod
     def _staging_key(upload: str, name: str | None = None) -> str:
         """Key of ``upload``'s staging folder, or of the staged object ``name`` in it."""
@@ -275,6 +403,16 @@ class ArtifactStore(abc.ABC):
     @abc.abstractmethod
     def _full_uri(self, key: str) -> str: ...
 
+    def _native_multipart(self) -> NativeMultipart | None:
+        """The backend's native multipart commits, if it has them (default: staged parts, composed)."""
+        return None
+
+    def _sweep_interrupted_writes(
+        self, before: float, *, dry_run: bool, keep: builtins.list[Mapping[str, str]]
+    ) -> int:
+        native = self._native_multipart()
+        return 0 if native is None else native.sweep_orphans(before, dry_run=dry_run, keep=keep)
+
     # -- helpers ----------------------------------------------------------------------------------
 
     @staticmethod
@@ -291,26 +429,17 @@ def _is_staged_name(name: object) -> bool:
     return all(_STAGED_SEGMENT.fullmatch(segment) for segment in name.split("/"))
 
 
-class _Meter:
-    """Counts and hashes chunks on their way to the backend and enforces the size limit."""
+def _metered(key: str, data: WriteData, max_bytes: int | None) -> MeteredChunks:
+    # Bytes over the limit fail here, with no backend round trip.
+    small = data if isinstance(data, bytes | bytearray | memoryview) else None
+    if small is not None and max_bytes is not None and 0 <= max_bytes < memoryview(small).nbytes:
+        raise ArtifactTooLargeError(key, max_bytes)
+    return MeteredChunks(key, _chunks(data), max_bytes)
 
-    def __init__(self, key: str, max_bytes: int | None) -> None:
-        self.key = key
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.sha256 = hashlib.sha256()
-        self.finished = False
 
-    def wrap(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        for chunk in chunks:
-            if not chunk:
-                continue
-            self.size += len(chunk)
-            if self.max_bytes is not None and self.size > self.max_bytes:
-                raise ArtifactTooLargeError(self.key, self.max_bytes)
-            self.sha256.update(chunk)
-            yield chunk
-        self.finished = True
+def _check_part_number(number: int) -> None:
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PARTS:
+        raise ValueError(f"part numbers run from 1 to {MAX_PARTS}, not {number!r}")
 
 
 def _chunks(data: WriteData, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:

@@ -67,3 +67,33 @@ class StagedPieceMismatchError(ValueError):
         self.expected = expected
         self.actual = actual
         super().__init__(f"staged piece {name!r} has sha256 {actual}, not the expected {_shown(expected)}")
+
+
+class MultipartPartsError(ValueError):
+    """The parts listed for a multipart upload cannot be committed as they are; nothing new is visible.
+
+    ``missing``: part numbers never uploaded; ``mismatched``: parts stored with other bytes than the
+    sha256 listed for them (replaced since, or never those); ``reupload``: parts the store holds in a
+    form it cannot join with the others, which an upload of the same bytes again fixes (``reason``
+    says why). All empty with a ``reason``: the parts as a whole exceed what the store can commit.
+    """
+
+    def __init__(
+        self,
+        *,
+        missing: tuple[int, ...] = (),
+        mismatched: tuple[int, ...] = (),
+        reupload: tuple[int, ...] = (),
+        reason: str = "",
+    ) -> None:
+        self.missing = missing
+        self.mismatched = mismatched
+        self.reupload = reupload
+        self.reason = reason
+        listed = ", ".join(
+            f"{what} {list(numbers)[:20]}"
+            for what, numbers in (("missing", missing), ("mismatched", mismatched), ("reupload", reupload))
+            if numbers
+        )
+        why = f": {reason}" if reason else ""
+        super().__init__(f"cannot commit the parts ({listed or 'as a whole'}){why}")

@@ -18,13 +18,17 @@ import contextlib
 import errno
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
 from stratus.artifacts.base import ArtifactStore, ListEntry
+from stratus.artifacts.multipart import NativeMultipart
 from stratus.artifacts.paths import is_canonical, join
 
-__all__ = ["DEFAULT_BLOCK_SIZE", "FsspecArtifactStore"]
+__all__ = ["DEFAULT_BLOCK_SIZE", "FsspecArtifactStore", "NativeMultipartFactory"]
+
+NativeMultipartFactory = Callable[["FsspecArtifactStore"], NativeMultipart]
+"""Binds a backend's native multipart commits to one store (view); see ``stratus.artifacts.multipart``."""
 
 # Upload part size: bounds memory per concurrent upload; S3 needs parts of at least 5 MiB.
 DEFAULT_BLOCK_SIZE = 8 << 20
@@ -50,6 +54,7 @@ class FsspecArtifactStore(ArtifactStore):
         *,
         protocol: str,
         block_size: int = DEFAULT_BLOCK_SIZE,
+        multipart: NativeMultipartFactory | None = None,
     ) -> None:
         root = root.strip("/")
         super().__init__(f"{protocol}://{root}")
@@ -57,6 +62,18 @@ class FsspecArtifactStore(ArtifactStore):
         self._root = root
         self._protocol = protocol
         self._block_size = block_size
+        self._multipart_factory = multipart
+        self._multipart: NativeMultipart | None = None
+
+    @property
+    def root(self) -> str:
+        """This store's root on its filesystem (``container/prefix``, ``bucket/prefix``)."""
+        return self._root
+
+    @property
+    def block_size(self) -> int:
+        """Bytes buffered per upload request (a block or a multipart part of a streamed write)."""
+        return self._block_size
 
     @property
     def fs(self) -> Any:
@@ -178,8 +195,17 @@ class FsspecArtifactStore(ArtifactStore):
 
     def _sub(self, key: str) -> ArtifactStore:
         return FsspecArtifactStore(
-            self._fs, join(self._root, key), protocol=self._protocol, block_size=self._block_size
+            self._fs,
+            join(self._root, key),
+            protocol=self._protocol,
+            block_size=self._block_size,
+            multipart=self._multipart_factory,
         )
+
+    def _native_multipart(self) -> NativeMultipart | None:
+        if self._multipart is None and self._multipart_factory is not None:
+            self._multipart = self._multipart_factory(self)
+        return self._multipart
 
     def _full_uri(self, key: str) -> str:
         return f"{self._protocol}://{join(self._root, key)}"

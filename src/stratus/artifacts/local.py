@@ -14,13 +14,13 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from fsspec.implementations.local import LocalFileSystem
 
-from stratus.artifacts.base import ArtifactStore, ListEntry
+from stratus.artifacts.base import STAGING_DIR, ArtifactStore, ListEntry
 from stratus.artifacts.errors import UnsafePathError
 from stratus.artifacts.fsspec_store import FsspecArtifactStore, _is_a_directory, _not_found
 from stratus.artifacts.paths import is_canonical, join
@@ -271,6 +271,34 @@ class LocalArtifactStore(FsspecArtifactStore):
             except OSError:
                 return
             directory = os.path.dirname(directory)
+
+    def _sweep_interrupted_writes(
+        self, before: float, *, dry_run: bool, keep: list[Mapping[str, str]]
+    ) -> int:
+        """Temporary files of writes that never reached their rename (the process was killed), last
+        written to before ``before``; a write still streaming keeps touching its file."""
+        swept = 0
+        for directory, subdirectories, files in os.walk(self._root):  # never follows symlinks
+            # Staging folders are multipart uploads', swept whole with their upload when it goes stale.
+            subdirectories[:] = [d for d in subdirectories if d != STAGING_DIR]
+            removed = False
+            for name in files:
+                if not name.startswith(TEMP_PREFIX):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    st = os.lstat(path)
+                    if not stat.S_ISREG(st.st_mode) or st.st_mtime >= before:
+                        continue
+                    if not dry_run:
+                        os.unlink(path)
+                        removed = True
+                except FileNotFoundError:
+                    continue  # its write finished (renamed) or failed (removed) meanwhile
+                swept += 1
+            if removed:
+                self._prune(directory)
+        return swept
 
     def _sub(self, key: str) -> ArtifactStore:
         return LocalArtifactStore(os.path.join(self._root, *key.split("/")), _top=self._top)

@@ -92,6 +92,8 @@ def _open_local(uri: str, options: dict[str, Any]) -> ArtifactStore:
 def _open_azure(uri: str, options: dict[str, Any]) -> ArtifactStore:
     try:
         from adlfs import AzureBlobFileSystem
+
+        from stratus.artifacts.azure_blocks import AzureBlockMultipart
     except ImportError as exc:
         raise MissingExtraError(_scheme(uri), "azure", "adlfs") from exc
     scheme = _scheme(uri)
@@ -112,12 +114,14 @@ def _open_azure(uri: str, options: dict[str, Any]) -> ArtifactStore:
         options["account_name"] = host.split(".", 1)[0]
     options.setdefault("use_listings_cache", False)  # other processes write too; never list stale
     fs = AzureBlobFileSystem(**options)
-    return FsspecArtifactStore(fs, _root(container, prefix), protocol=scheme)
+    return FsspecArtifactStore(fs, _root(container, prefix), protocol=scheme, multipart=AzureBlockMultipart)
 
 
 def _open_s3(uri: str, options: dict[str, Any]) -> ArtifactStore:
     try:
         from s3fs import S3FileSystem
+
+        from stratus.artifacts.s3_multipart import S3Multipart
     except ImportError as exc:
         raise MissingExtraError("s3", "s3", "s3fs") from exc
     bucket, prefix, host = _split_remote(uri, _BUCKET, "bucket")
@@ -136,7 +140,7 @@ def _open_s3(uri: str, options: dict[str, Any]) -> ArtifactStore:
     # Access keys, session token and region come from the standard AWS_* variables via botocore.
     options.setdefault("use_listings_cache", False)
     fs = S3FileSystem(**options)
-    return FsspecArtifactStore(fs, _root(bucket, prefix), protocol="s3")
+    return FsspecArtifactStore(fs, _root(bucket, prefix), protocol="s3", multipart=S3Multipart)
 
 
 register_backend("", _open_local)

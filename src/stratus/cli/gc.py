@@ -19,9 +19,14 @@ def gc(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would be purged; purge nothing")
     ] = False,
+    uploads_older_than: Annotated[
+        str | None,
+        typer.Option("--uploads-older-than", help="Sweep what killed uploads left this long ago (1d)"),
+    ] = None,
 ) -> dict[str, Any]:
-    """Purge soft-deleted runs and experiments of a workspace and their artifacts.
+    """Purge soft-deleted runs and experiments of a workspace and their artifacts, and sweep what
+    killed uploads left (counted under "upload_leftovers").
 
     Runs and experiments whose files a registered model version uses are kept and listed under "kept".
     """
-    return ml.gc(older_than=older_than, dry_run=dry_run)
+    return ml.gc(older_than=older_than, dry_run=dry_run, uploads_older_than=uploads_older_than)

@@ -102,10 +102,15 @@ class MLClient:
     def me(self) -> Principal:
         return Principal.from_response(self._transport.request("GET", "/api/v1/me"))
 
-    def gc(self, *, older_than: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    def gc(
+        self, *, older_than: str | None = None, dry_run: bool = False, uploads_older_than: str | None = None
+    ) -> dict[str, Any]:
         """Purge the workspace's soft-deleted runs and experiments (deleted ``older_than`` ago, e.g.
-        ``30d``; default all) with their artifacts. Files a registered model version uses are kept."""
-        body = {"older_than": older_than, "dry_run": dry_run}
+        ``30d``; default all) with their artifacts. Files a registered model version uses are kept.
+        What killed uploads left ``uploads_older_than`` ago (default 1d) is swept too."""
+        body: dict[str, Any] = {"older_than": older_than, "dry_run": dry_run}
+        if uploads_older_than is not None:
+            body["uploads_older_than"] = uploads_older_than
         path = f"/api/v1/workspaces/{quote(self.workspace_name, safe='')}/gc"
         result: dict[str, Any] = self._transport.request("POST", path, json=body)
         return result

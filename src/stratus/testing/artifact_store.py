@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -27,9 +28,12 @@ from stratus.artifacts import (
     ArtifactStore,
     ArtifactTooLargeError,
     ListEntry,
+    MultipartPartsError,
     ObjectInfo,
+    PartInfo,
     StagedPieceMismatchError,
     UnsafePathError,
+    composite_digest,
 )
 
 __all__ = ["ARTIFACT_STORE_CHECKS", "UNSAFE_PATHS", "Check", "check_artifact_store"]
@@ -490,6 +494,89 @@ def check_staging(store: ArtifactStore) -> None:
     _equal(store.sub("inner").staged_uploads(), [], "delete_tree('') removes sub-stores' staged uploads")
 
 
+def _digest_of_parts(info: ObjectInfo, parts: list[bytes], what: str) -> None:
+    """A committed object's digest: its sha256 where the store read the parts back, else (parts joined
+    in the store) the composite digest of the parts' sha256s -- never anything else."""
+    allowed = (_sha(b"".join(parts)), composite_digest(_sha(p) for p in parts))
+    _expect(info.sha256 in allowed, f"{what}: digest {info.sha256!r} is neither sha256 nor composite")
+
+
+def check_multipart(store: ArtifactStore) -> None:
+    """Parts are invisible until committed, in any order and uploaded again; the commit is atomic,
+    checks every part's sha256, and a second commit of the same parts succeeds again. Parts of 5 MiB
+    (S3's minimum but for the last) so that stores that commit natively do."""
+    parts = [_payload(5 * MIB, seed=b"p1"), _payload(5 * MIB, seed=b"p2"), _payload(77_777, seed=b"p3")]
+    store.write("mpu/old.bin", b"old")
+    state = store.begin_multipart("mpu/old.bin", "up1")
+    _expect(all(isinstance(k, str) and isinstance(v, str) for k, v in state.items()), "state: strings")
+    first_try = _payload(5 * MIB, seed=b"first try")
+    _equal(
+        store.put_part("mpu/old.bin", "up1", state, 2, first_try, last=False),
+        PartInfo(2, len(first_try), _sha(first_try)),
+        "put_part result",
+    )
+    for number in (3, 1, 2):  # any order; part 2 again with other bytes
+        data = parts[number - 1]
+        chunks = (data[i : i + 999_999] for i in range(0, len(data), 999_999))
+        stored = store.put_part("mpu/old.bin", "up1", state, number, chunks, last=number == 3)
+        _equal(stored, PartInfo(number, len(data), _sha(data)), f"put_part({number})")
+    _equal(store.read_bytes("mpu/old.bin"), b"old", "the object before the commit")
+    _equal(_all_paths(store), ["mpu/old.bin"], "parts must not list")
+
+    listed = [(n, _sha(p)) for n, p in enumerate(parts, 1)]
+    missing = [*listed, (4, _sha(b""))]
+    commit = partial(store.commit_parts, "mpu/old.bin", "up1", state)
+    error = _raises(MultipartPartsError, partial(commit, missing), "commit with a part never uploaded")
+    _equal(error.missing, (4,), "a part never uploaded")
+    # Listing the first try of part 2: a store that replaced it refuses, one that kept both attempts
+    # commits exactly what was listed. Either way the object is never other bytes than those listed.
+    stale = [listed[0], (2, _sha(first_try)), listed[2]]
+    try:
+        store.commit_parts("mpu/old.bin", "up1", state, stale)
+    except MultipartPartsError as exc:
+        _equal(exc.mismatched, (2,), "the part whose sha256 is not that of its latest upload")
+        _equal(store.read_bytes("mpu/old.bin"), b"old", "the object after a refused commit")
+    else:
+        _equal(store.checksum("mpu/old.bin").sha256, _sha(parts[0] + first_try + parts[2]), "stale")
+    store.put_part("mpu/old.bin", "up1", state, 2, parts[1], last=False)  # again, after any commit
+    _raises(ArtifactTooLargeError, partial(commit, listed, max_bytes=10 * MIB), "commit past max_bytes")
+    _raises(ValueError, partial(commit, []), "commit of no parts")
+    _raises(ValueError, partial(store.put_part, "mpu/old.bin", "up1", state, 0, b"", last=False), "part 0")
+    _raises(ValueError, partial(store.put_part, "mpu/old.bin", "up1", state, 10_001, b"", last=True), "10001")
+    _raises(UnsafePathError, partial(store.begin_multipart, "../x", "up9"), "begin on an unsafe path")
+
+    info = store.commit_parts("mpu/old.bin", "up1", state, listed)
+    _equal((info.path, info.size), ("mpu/old.bin", sum(map(len, parts))), "commit result")
+    _digest_of_parts(info, parts, "commit result")
+    _equal(store.checksum("mpu/old.bin").sha256, _sha(b"".join(parts)), "the committed object")
+    _equal(store.commit_parts("mpu/old.bin", "up1", state, listed), info, "a second commit of the same parts")
+    _equal(_all_paths(store), ["mpu/old.bin"], "objects after the commit")
+    store.delete_staged("up1")
+
+    # Small parts (below S3's minimum) and an empty one work too, wherever they are joined.
+    small = [b"a" * 1000, b"", b"c" * 10]
+    state = store.begin_multipart("mpu/small.bin", "up2")
+    for number, data in enumerate(small, 1):
+        store.put_part("mpu/small.bin", "up2", state, number, data, last=number == 3)
+    info = store.commit_parts("mpu/small.bin", "up2", state, [(n, _sha(p)) for n, p in enumerate(small, 1)])
+    _equal(store.read_bytes("mpu/small.bin"), b"".join(small), "an object of small parts")
+    _digest_of_parts(info, small, "commit of small parts")
+    too_big = partial(store.put_part, "mpu/small.bin", "up2", state, 1, [b"x" * 11], last=False, max_bytes=10)
+    _raises(ArtifactTooLargeError, too_big, "put_part past max_bytes")
+    store.delete_staged("up2")
+
+    # An aborted upload leaves nothing visible, and its staging folder goes with delete_staged.
+    state = store.begin_multipart("mpu/aborted.bin", "up3")
+    store.put_part("mpu/aborted.bin", "up3", state, 1, parts[0], last=False)
+    store.abort_multipart("mpu/aborted.bin", "up3", state)
+    store.abort_multipart("mpu/aborted.bin", "up3", state)  # again: nothing there, no error
+    store.delete_staged("up3")
+    _equal(store.staged_uploads(), [], "staged uploads after abort")
+    _expect(not store.exists("mpu/aborted.bin"), "an aborted upload left an object")
+    _equal(_all_paths(store), ["mpu/old.bin", "mpu/small.bin"], "objects at the end")
+    _equal(store.sweep_interrupted_writes(time.time() - 3600), 0, "nothing interrupted is an hour old")
+
+
 ARTIFACT_STORE_CHECKS: dict[str, Check] = {
     "write_and_read_back": check_write_and_read_back,
     "write_sources": check_write_sources,
@@ -508,6 +595,7 @@ ARTIFACT_STORE_CHECKS: dict[str, Check] = {
     "unusual_names": check_unusual_names,
     "concurrent_writes": check_concurrent_writes,
     "staging": check_staging,
+    "multipart": check_multipart,
 }
 """Every check by name; each expects an empty store."""
 

@@ -64,6 +64,7 @@ def test_gc_purges_deleted_runs_and_experiments_but_not_model_files(
         "experiments": [],
         "kept": [],
         "artifact_objects": 0,
+        "upload_leftovers": {"multipart_uploads": 0, "interrupted_writes": 0},
     }, "nothing was deleted an hour ago"
     preview = gc("--dry-run")
     assert preview["runs"] == [deleted] and preview["experiments"] == [doomed_exp]

@@ -2,6 +2,7 @@
 
 The client is switched to multipart by ``MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD`` with 5 MiB parts (S3's
 minimum), so a ~12 MB file goes up as three part PUTs that carry no token, only the URL's signature.
+On Azure and S3 the emulators' own state shows that complete joined the parts in the store.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from plugins.services import AzuriteService, MotoS3Service
 from plugins.stratus_server import LiveServer, start_server
+from stratus.artifacts import composite_digest
 
 mlflow = pytest.importorskip("mlflow")
 from mlflow import MlflowClient  # noqa: E402
@@ -68,10 +70,10 @@ def _served(server: LiveServer, method: str, route: str, status: int = 200) -> f
 
 
 def _stock_client_round_trip(
-    server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_size: int = 5 * MIB
 ) -> tuple[str, bytes]:
     """Log a ~12 MB file with the stock client in multipart mode; check it downloads byte-exactly."""
-    for name, value in MULTIPART_ENV.items():
+    for name, value in {**MULTIPART_ENV, "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE": str(chunk_size)}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.admin_token)
     tracking_uri = f"{server.url}/workspaces/default"
@@ -86,15 +88,39 @@ def _stock_client_round_trip(
 
     client.log_artifact(run_id, str(tmp_path / "weights.bin"), artifact_path="model")
 
-    # It really went in parts: one create, three part PUTs, one complete.
+    # It really went in parts: one create, a part PUT per chunk (three of 5 MiB), one complete.
     assert _served(server, "POST", CREATE_ROUTE) == creates + 1
-    assert _served(server, "PUT", PART_ROUTE) == parts + 3
+    assert _served(server, "PUT", PART_ROUTE) == parts + len(_chunks(data, chunk_size))
     assert _served(server, "POST", COMPLETE_ROUTE) == completes + 1
     listed = client.list_artifacts(run_id, "model")
     assert [(f.path, f.is_dir, f.file_size) for f in listed] == [("model/weights.bin", False, FILE_SIZE)]
     out = Path(client.download_artifacts(run_id, "model/weights.bin", str(tmp_path / "out")))
     assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
     return run_id, data
+
+
+def _chunks(data: bytes, size: int = 5 * MIB) -> list[bytes]:
+    """The parts the stock client sends: ``size`` bytes each, the last one shorter."""
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _record(home: Path, run_id: str, **settings: str) -> tuple[int, str]:
+    """Size and digest the index recorded for the uploaded file (the server is stopped by then)."""
+    from stratus.config import Settings
+    from stratus.server.state import bootstrap
+
+    state = bootstrap(Settings(home=home, **settings))
+    try:
+        ws = state.store.workspaces.get("default")
+        assert ws is not None
+        record = state.artifact_objects.record(ws, f"0/{run_id}/artifacts/model/weights.bin")
+        return record.size, record.sha256
+    finally:
+        state.close()
 
 
 # -- the stock client ---------------------------------------------------------------------------------
@@ -104,17 +130,8 @@ def test_stock_client_uploads_in_parts(
     server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id, data = _stock_client_round_trip(server, tmp_path, monkeypatch)
-    from stratus.config import Settings
-    from stratus.server.state import bootstrap
-
-    state = bootstrap(Settings(home=server.home))
-    try:
-        ws = state.store.workspaces.get("default")
-        assert ws is not None
-        record = state.artifact_objects.record(ws, f"0/{run_id}/artifacts/model/weights.bin")
-        assert (record.size, record.sha256) == (len(data), hashlib.sha256(data).hexdigest())
-    finally:
-        state.close()
+    # Local files: the server composes the parts (a local copy), so it knows the file's sha256.
+    assert _record(server.home, run_id) == (len(data), _sha(data))
     # The parts are gone; what is left of the upload (its completed manifest) is outside the tree.
     workspace_dir = server.home / "workspaces" / "default"
     assert list(workspace_dir.glob("~stratus-staging/*/parts/*")) == []
@@ -145,12 +162,25 @@ def test_stock_client_on_azurite(
     }
     live = start_server(tmp_path / "home", env=env)
     try:
-        _stock_client_round_trip(live, tmp_path, monkeypatch)
+        run_id, data = _stock_client_round_trip(live, tmp_path, monkeypatch)
     finally:
         live.stop()
     with azurite._client() as service:
-        names = [b.name for b in service.get_container_client(azure_container).list_blobs()]
+        container = service.get_container_client(azure_container)
+        names = [b.name for b in container.list_blobs()]
+        committed, uncommitted = container.get_blob_client(
+            f"stratus/default/0/{run_id}/artifacts/model/weights.bin"
+        ).get_block_list("all")
     assert not [n for n in names if "/parts/" in n], names  # no staged part outlives its upload
+    # The blob is the three parts as they were uploaded, one block each, committed in part order by
+    # the server's Put Block List (block ids carry the part number): no byte went through it again.
+    assert uncommitted == [] and [int(b.id[16:20], 16) for b in committed] == [1, 2, 3]
+    assert [b.size for b in committed] == [len(c) for c in _chunks(data)]
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    recorded = _record(
+        tmp_path / "home", run_id, database_url=postgres_url, artifact_uri=env["STRATUS_ARTIFACT_URI"]
+    )
+    assert recorded == (len(data), composite_digest(_sha(c) for c in _chunks(data)))
 
 
 @pytest.mark.postgres
@@ -169,15 +199,56 @@ def test_stock_client_on_s3(
     }
     live = start_server(tmp_path / "home", env=env)
     try:
-        _stock_client_round_trip(live, tmp_path, monkeypatch)
+        run_id, data = _stock_client_round_trip(live, tmp_path, monkeypatch)
     finally:
         live.stop()
     client = moto_s3._client()
     try:
         keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
+        head = client.head_object(
+            Bucket=s3_bucket, Key=f"stratus/default/0/{run_id}/artifacts/model/weights.bin"
+        )
+        uploads = client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
     finally:
         client.close()
     assert not [k for k in keys if "/parts/" in k], keys
+    # S3 completed the object from the three parts as uploaded (its ETag is the MD5 of their MD5s and
+    # their count; the server writing it again would have used its own 8 MiB parts), the short last
+    # part copied in inside S3: no byte went through the server at complete.
+    md5s = b"".join(hashlib.md5(c, usedforsecurity=False).digest() for c in _chunks(data))
+    assert head["ETag"] == f'"{hashlib.md5(md5s, usedforsecurity=False).hexdigest()}-3"'
+    assert uploads == []
+    for name, value in moto_s3.env.items():
+        monkeypatch.setenv(name, value)
+    recorded = _record(
+        tmp_path / "home", run_id, database_url=postgres_url, artifact_uri=env["STRATUS_ARTIFACT_URI"]
+    )
+    assert recorded == (len(data), composite_digest(_sha(c) for c in _chunks(data)))
+
+
+@pytest.mark.s3
+def test_stock_client_with_parts_below_the_s3_minimum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_s3: MotoS3Service, s3_bucket: str
+) -> None:
+    """MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE below 5 MiB: S3 cannot join such parts, so they are staged
+    and the server composes them, as on local files (and records the file's sha256)."""
+    env = {"STRATUS_ARTIFACT_URI": f"s3://{s3_bucket}/stratus", **moto_s3.env}
+    live = start_server(tmp_path / "home", env=env)
+    try:
+        run_id, data = _stock_client_round_trip(live, tmp_path, monkeypatch, chunk_size=2 * MIB)
+    finally:
+        live.stop()
+    for name, value in moto_s3.env.items():
+        monkeypatch.setenv(name, value)
+    assert _record(tmp_path / "home", run_id, artifact_uri=env["STRATUS_ARTIFACT_URI"]) == (
+        len(data),
+        _sha(data),
+    )
+    client = moto_s3._client()
+    try:
+        assert client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    finally:
+        client.close()
 
 
 # -- the REST calls, by hand ----------------------------------------------------------------------------

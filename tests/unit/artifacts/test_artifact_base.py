@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO, cast
 
 import pytest
@@ -16,6 +16,7 @@ from stratus.artifacts import (
     ObjectInfo,
     UnsafePathError,
 )
+from stratus.artifacts.multipart import MeteredChunks, MultipartState, NativeMultipart
 from stratus.artifacts.paths import join
 from stratus.testing import ARTIFACT_STORE_CHECKS, check_artifact_store
 
@@ -209,6 +210,42 @@ class UncheckedPathStore(MemoryArtifactStore):
         return f"{self.uri}/{path}"
 
 
+class _EagerParts(NativeMultipart):
+    """Appends every part to the object as it arrives: visible before the commit, in arrival order."""
+
+    mode = "eager"
+
+    def __init__(self, store: MemoryArtifactStore) -> None:
+        self.store = store
+
+    def begin(self, key: str, upload: str) -> MultipartState:
+        return {"mode": self.mode}
+
+    def put_part(
+        self, key: str, upload: str, state: Mapping[str, str], number: int, part: MeteredChunks, *, last: bool
+    ) -> None:
+        full = self.store._key(key)
+        self.store.objects[full] = self.store.objects.get(full, b"") + b"".join(part)
+
+    def commit(
+        self,
+        key: str,
+        upload: str,
+        state: Mapping[str, str],
+        parts: Sequence[tuple[int, str]],
+        max_bytes: int | None,
+    ) -> ObjectInfo:
+        return ObjectInfo(key, len(self.store.objects[self.store._key(key)]), parts[0][1])
+
+    def abort(self, key: str, upload: str, state: Mapping[str, str]) -> None:
+        pass
+
+
+class EagerPartsStore(MemoryArtifactStore):
+    def _native_multipart(self) -> NativeMultipart:
+        return _EagerParts(self)
+
+
 @pytest.mark.parametrize(
     ("broken", "failing_check"),
     [
@@ -216,6 +253,7 @@ class UncheckedPathStore(MemoryArtifactStore):
         (LeakySubStore, "sub_store"),
         (SilentDeleteStore, "missing"),
         (UncheckedPathStore, "unsafe_paths_rejected"),
+        (EagerPartsStore, "multipart"),
     ],
 )
 def test_kit_catches_broken_stores(broken: type[MemoryArtifactStore], failing_check: str) -> None:

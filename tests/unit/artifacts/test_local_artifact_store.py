@@ -109,6 +109,45 @@ def test_crash_mid_write_leaves_no_visible_object(store: LocalArtifactStore, roo
     assert list(root.iterdir()) == []
 
 
+def _crash_mid_write(root: Path, path: str) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os
+        from stratus.artifacts import LocalArtifactStore
+
+        def chunks():
+            yield b"partial" * 10000
+            os._exit(17)
+
+        LocalArtifactStore({str(root)!r}).write({path!r}, chunks())
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", script], check=False, timeout=60).returncode == 17
+
+
+def test_sweep_removes_what_killed_writes_left(store: LocalArtifactStore, root: Path) -> None:
+    store.write("keep/x.bin", b"x")
+    _crash_mid_write(root, "keep/killed.bin")
+    _crash_mid_write(root, "deep/er/killed.bin")
+    _crash_mid_write(root, "fresh/killed.bin")
+    old, fresh = 1_000_000_000, 2_000_000_000
+    for temp in _temp_files(root):
+        os.utime(temp, (old, old) if "fresh" not in str(temp) else (fresh, fresh))
+    staging = root / "~stratus-staging" / "up" / "parts"  # a multipart upload's: swept with its upload
+    staging.mkdir(parents=True)
+    (staging / f"{TEMP_PREFIX}part").write_bytes(b"p")
+    os.utime(staging / f"{TEMP_PREFIX}part", (old, old))
+    cutoff = 1_500_000_000
+
+    assert store.sweep_interrupted_writes(cutoff, dry_run=True) == 2
+    assert len(_temp_files(root)) == 4
+    assert store.sub("deep").sweep_interrupted_writes(cutoff) == 1  # a sub-store sweeps below itself
+    assert store.sweep_interrupted_writes(cutoff) == 1
+    assert sorted(p.relative_to(root).parts[0] for p in _temp_files(root)) == ["fresh", "~stratus-staging"]
+    assert not (root / "deep").exists()  # directories left empty go, as after a delete
+    assert [e.path for e in store.list("", recursive=True)] == ["keep/x.bin"]
+
+
 def test_files_are_private(store: LocalArtifactStore, root: Path) -> None:
     store.write("p.txt", b"x")
     assert stat.S_IMODE((root / "p.txt").stat().st_mode) == 0o600

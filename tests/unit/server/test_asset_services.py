@@ -99,3 +99,28 @@ def test_large_unindexed_data_gets_a_listing_hash_of_its_location(
         CALLER, workspace, Data(name="big-a", path="azureml://datastores/workspaceblobstore/paths/a/")
     )
     assert read.hash_kind == "content" and read.version == "2"
+
+
+def test_a_composite_digest_is_never_taken_for_a_files_hash(
+    state: ServerState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose parts the store joined (multipart on Azure or S3) is recorded with the parts'
+    composite digest: a data version reads the file for its sha256 instead, or, past the read limit,
+    takes a listing hash, never the composite as if it were the content's."""
+    import hashlib
+
+    import stratus.server.services.data as data_service
+    from stratus.artifacts import composite_digest
+
+    workspace = state.workspaces.get("default")
+    payload = b"joined in the store"
+    info = state.artifact_objects.write(workspace, "up/joined.bin", payload)
+    state.store.artifact_index.record(
+        workspace.id, info.path, size=info.size, sha256=composite_digest([hashlib.sha256(b"x").hexdigest()])
+    )
+    uri = "azureml://datastores/workspaceblobstore/paths/up/joined.bin"
+    data = state.data.create(CALLER, workspace, Data(name="joined", path=uri, type="uri_file"))
+    assert (data.sha256, data.hash_kind) == (hashlib.sha256(payload).hexdigest(), "content")
+    monkeypatch.setattr(data_service, "HASH_READ_LIMIT", 4)
+    listed = state.data.create(CALLER, workspace, Data(name="joined", path=uri, type="uri_file"))
+    assert listed.hash_kind == "listing"

@@ -140,7 +140,12 @@ async def restore_model(name: Name, version: Version, request: Request, state: S
 # §6 puts gc in the datastores row: Owner and Contributor, not Data Scientist (it purges for everyone).
 @router.post("/gc", response_model=GarbageReport, openapi_extra=requires(Permission.MANAGE_DATASTORES))
 async def collect_garbage(body: GarbageCollection, request: Request, state: StateDep) -> dict[str, object]:
-    """Purge soft-deleted runs and experiments and their artifacts (files a model version uses are kept)."""
+    """Purge soft-deleted runs and experiments and their artifacts (files a model version uses are kept),
+    and sweep what killed uploads left."""
     return await call(
-        state.gc.collect, request.state.workspace, older_than=body.older_than, dry_run=body.dry_run
+        state.gc.collect,
+        request.state.workspace,
+        older_than=body.older_than,
+        dry_run=body.dry_run,
+        uploads_older_than=body.uploads_older_than,
     )

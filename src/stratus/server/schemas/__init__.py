@@ -116,6 +116,19 @@ class GarbageCollection(Request):
         default=None, max_length=32, description="Only what was deleted this long ago, e.g. 30d; default: all"
     )
     dry_run: bool = False
+    uploads_older_than: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Sweep what killed uploads left this long ago, e.g. 1h; default 1d (uploads still "
+        "under way are younger; a shorter age may remove theirs)",
+    )
+
+
+class UploadLeftovers(BaseModel):
+    multipart_uploads: int = Field(description="Stale multipart uploads, with their parts in the store")
+    interrupted_writes: int = Field(
+        description="Writes that never finished: temporary files, S3 multipart uploads of streamed writes"
+    )
 
 
 class GarbageReport(BaseModel):
@@ -125,6 +138,7 @@ class GarbageReport(BaseModel):
     experiments: list[str]
     kept: list[dict[str, str]]
     artifact_objects: int
+    upload_leftovers: UploadLeftovers
 
 
 class SecretValue(Request):

@@ -6,10 +6,10 @@ record first. A crash in between leaves at most an unrecorded object, which ``ve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from stratus.artifacts import ArtifactStore, ObjectInfo, WriteData, canonicalize
+from stratus.artifacts import ArtifactStore, ObjectInfo, WriteData, canonicalize, is_content_sha256
 from stratus.errors import NotFoundError
 from stratus.store.access import WorkspaceRecord
 from stratus.store.artifacts import ArtifactRecord
@@ -23,10 +23,16 @@ class Verification:
     actual: ObjectInfo | None
 
     @property
+    def content_checked(self) -> bool:
+        """False where the record holds a composite digest of parts (committed in the store), which the
+        object's bytes alone cannot reproduce: then only the size was compared."""
+        return self.recorded is not None and is_content_sha256(self.recorded.sha256)
+
+    @property
     def ok(self) -> bool:
-        if self.recorded is None or self.actual is None:
+        if self.recorded is None or self.actual is None or self.recorded.size != self.actual.size:
             return False
-        return (self.recorded.size, self.recorded.sha256) == (self.actual.size, self.actual.sha256)
+        return not self.content_checked or self.recorded.sha256 == self.actual.sha256
 
 
 class ArtifactService:
@@ -43,20 +49,19 @@ class ArtifactService:
         info = self.objects(workspace).write(path, data, max_bytes=max_bytes)
         return self.store.artifact_index.record(workspace.id, info.path, size=info.size, sha256=info.sha256)
 
-    def compose(
+    def commit_parts(
         self,
         workspace: WorkspaceRecord,
         path: str,
         upload: str,
-        names: Sequence[str],
+        state: Mapping[str, str],
+        parts: Sequence[tuple[int, str]],
         *,
-        expected_sha256: Sequence[str] | None = None,
         max_bytes: int | None = None,
     ) -> ArtifactRecord:
-        """Join staged pieces into the object ``path`` (atomically), then record it like ``write``."""
-        info = self.objects(workspace).compose(
-            path, upload, names, expected_sha256=expected_sha256, max_bytes=max_bytes
-        )
+        """Commit a multipart upload's parts as the object ``path`` (atomically), then record it like
+        ``write``: its size, and its sha256 or, where the store joined the parts, their composite digest."""
+        info = self.objects(workspace).commit_parts(path, upload, state, parts, max_bytes=max_bytes)
         return self.store.artifact_index.record(workspace.id, info.path, size=info.size, sha256=info.sha256)
 
     def record(self, workspace: WorkspaceRecord, path: str) -> ArtifactRecord:

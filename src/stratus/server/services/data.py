@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from stratus.artifacts import ArtifactStore, UnsafePathError, canonicalize
+from stratus.artifacts import ArtifactStore, UnsafePathError, canonicalize, is_content_sha256
 from stratus.artifacts.fsspec_store import FsspecArtifactStore
 from stratus.data.formats import is_tabular
 from stratus.datastores import format_datastore_uri
@@ -153,13 +153,15 @@ class DataAssetService(VersionedAssets[Data]):
         data_type: str,
     ) -> dict[str, Any]:
         """sha256 of the one file, or of ``path NUL sha256`` lines of a folder's files. Files the index
-        does not know are read; when that would mean more than HASH_READ_LIMIT bytes, the hash covers the
-        location, names and sizes instead (``hash_kind: listing``)."""
+        does not know, or knows only by a composite digest of upload parts, are read; when that would
+        mean more than HASH_READ_LIMIT bytes, the hash covers the location, names and sizes instead
+        (``hash_kind: listing``)."""
         recorded: dict[str, str] = {}
         if datastore == WORKSPACE_BLOBSTORE:
             for item in files:
                 record = self._store.artifact_index.get(workspace.id, self._full(root, item.path))
-                if record is not None:
+                # A composite digest (parts joined in the store) names no file's bytes: read those.
+                if record is not None and is_content_sha256(record.sha256):
                     recorded[item.path] = record.sha256
         unread = sum(f.size for f in files if f.path not in recorded)
         if unread > HASH_READ_LIMIT:

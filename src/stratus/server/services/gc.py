@@ -1,7 +1,13 @@
-"""``stratus gc``: purge soft-deleted runs and experiments, with their artifacts, for good.
+"""``stratus gc``: purge soft-deleted runs and experiments, with their artifacts, for good, and sweep
+what killed uploads left in the workspace's artifact store.
 
 Unlike ``mlflow gc``, files that a registered model version still points at are never removed: a run
 or experiment holding them is kept and reported, so the registry never loses a model's files.
+
+Upload leftovers older than ``uploads_older_than`` (default: a day, the multipart upload lifetime)
+go: multipart uploads' staging folders, with the store's own upload behind them (an S3 multipart
+upload), and writes that never finished (temporary files of the local store, S3 multipart uploads
+of streamed writes). Uncommitted Azure blocks cannot be deleted; Azure drops them after 7 days.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from datetime import timedelta
 from stratus.errors import InvalidInputError
 from stratus.server.services.artifacts import ArtifactService
 from stratus.server.services.experiments import ARTIFACTS_SCHEME
+from stratus.server.services.multipart import UPLOAD_TTL_SECONDS, sweep_uploads
 from stratus.server.services.users import parse_duration
 from stratus.store.access import WorkspaceRecord
 from stratus.store.metadata import MetadataStore
@@ -31,13 +38,19 @@ class GarbageCollector:
         self.artifacts = artifacts
 
     def collect(
-        self, workspace: WorkspaceRecord, *, older_than: str | None, dry_run: bool
+        self,
+        workspace: WorkspaceRecord,
+        *,
+        older_than: str | None,
+        dry_run: bool,
+        uploads_older_than: str | None = None,
     ) -> dict[str, object]:
-        age = parse_duration(older_than, "older_than") if older_than else timedelta(0)
-        if age is None:
-            raise InvalidInputError(
-                "older_than must be a duration such as 30d, not never", field="older_than"
-            )
+        age = _age(older_than, "older_than") if older_than else timedelta(0)
+        uploads_age = (
+            _age(uploads_older_than, "uploads_older_than")
+            if uploads_older_than
+            else timedelta(seconds=UPLOAD_TTL_SECONDS)
+        )
         cutoff = now_ms() - int(age.total_seconds() * 1000)
         protected = [p for p in map(_prefix, self.store.registry.storage_locations(workspace.id)) if p]
 
@@ -69,6 +82,9 @@ class GarbageCollector:
             "experiments": sorted(str(e.experiment_id) for e in experiments),
             "kept": kept,
             "artifact_objects": 0,
+            "upload_leftovers": self._sweep_uploads(
+                workspace, now_ms() / 1000 - uploads_age.total_seconds(), dry_run=dry_run
+            ),
         }
         if dry_run:
             return report
@@ -86,6 +102,14 @@ class GarbageCollector:
         report["artifact_objects"] = removed_objects
         return report
 
+    def _sweep_uploads(self, workspace: WorkspaceRecord, before: float, *, dry_run: bool) -> dict[str, int]:
+        objects = self.artifacts.objects(workspace)
+        uploads = sweep_uploads(objects, before=before, dry_run=dry_run, collect_states=True)
+        # Native uploads behind staging folders are the upload sweep's: live ones must stay, stale ones
+        # it removed (or, in a dry run, counted) already.
+        interrupted = objects.sweep_interrupted_writes(before, dry_run=dry_run, keep=uploads.states)
+        return {"multipart_uploads": uploads.swept, "interrupted_writes": interrupted}
+
     def _deleted_experiments(self, workspace: WorkspaceRecord, cutoff: int) -> list[ExperimentRecord]:
         found: list[ExperimentRecord] = []
         offset = 0
@@ -97,3 +121,10 @@ class GarbageCollector:
             if len(page) < 500:
                 return found
             offset += 500
+
+
+def _age(text: str, field: str) -> timedelta:
+    age = parse_duration(text, field)
+    if age is None:
+        raise InvalidInputError(f"{field} must be a duration such as 30d, not never", field=field)
+    return age

@@ -1,11 +1,17 @@
 """MLflow's proxied multipart uploads: create, part PUTs to signed URLs, complete, abort.
 
 Upload state lives in the workspace's artifact store, not the database: each upload is a staging
-folder (``ArtifactStore.write_staged``) holding ``manifest.json`` and ``parts/<n>``, invisible to the
-artifact tree. Its id starts with its creation time (hex seconds), so stale uploads are found and swept
-without reading them. ``complete`` composes the parts into the final object atomically, records its
-size and sha256 like a single upload, and leaves only the manifest, marked completed, so that a
-retried complete still succeeds until the sweep removes it.
+folder (``ArtifactStore.write_staged``) holding ``manifest.json`` and whatever the store keeps per part
+below ``parts/``, invisible to the artifact tree. The parts themselves go where the store's multipart
+capability puts them (``ArtifactStore.begin_multipart/put_part/commit_parts/abort_multipart``): staged
+objects that ``complete`` composes on local files, uncommitted blocks of the destination blob on Azure,
+an S3 multipart upload on S3, which ``complete`` commits in the store without the bytes passing
+through the server again. The manifest keeps the store's small state for the upload (e.g. the S3
+upload id). An upload id starts with its creation time (hex seconds), so stale uploads are found
+without reading them, and swept with what they hold in the store. ``complete`` records the object's
+size and digest like a single upload (the sha256 where the server composed the parts, their composite
+digest where the store joined them), and leaves only the manifest, marked completed, so that a retried
+complete still succeeds until the sweep removes it.
 
 The stock client sends no token with part PUTs, so ``create`` (token-checked) mints part URLs that
 carry their own authority: an HMAC-SHA256 over workspace id, upload id, canonical path, part number
@@ -16,6 +22,7 @@ sharing a store accepts the URLs of every other one.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -30,7 +37,7 @@ from typing import Any
 from stratus.artifacts import (
     ArtifactStore,
     ArtifactTooLargeError,
-    StagedPieceMismatchError,
+    MultipartPartsError,
     UnsafePathError,
     WriteData,
     canonicalize,
@@ -53,7 +60,7 @@ PART_URL_TTL_SECONDS = 15 * 60
 # started in time may still be streaming); a day is ample, and bounds what a killed upload leaves.
 UPLOAD_TTL_SECONDS = 24 * 3600
 MAX_PARTS = 10_000  # as S3
-MAX_PART_BYTES = 5 << 30  # as S3
+MAX_PART_BYTES = 5 << 30  # as S3 (and what one PutObject takes where S3 stages a part)
 PART_QUERY = ("upload_id", "part_number", "expires", "signature")
 _CLOCK_SKEW_SECONDS = 60  # between servers sharing a store
 _MANIFEST = "manifest.json"
@@ -61,10 +68,7 @@ _MANIFEST_VERSION = 1
 _UPLOAD_ID = re.compile(r"([0-9a-f]{8,12})-[0-9a-f]{32}")
 _ETAG = re.compile(r"[0-9a-f]{64}")
 _KEY_PURPOSE = b"stratus/mlflow-artifacts/mpu-part-url/v1"
-
-
-def _part_name(number: int) -> str:
-    return f"parts/{number:05d}"
+_PARTS = "parts"  # where every store keeps its per-part data in the staging folder
 
 
 # -- signed part URLs ---------------------------------------------------------------------------------
@@ -192,6 +196,12 @@ class _Manifest:
         completed = self.data.get("completed")
         return completed if isinstance(completed, dict) else None
 
+    @property
+    def store(self) -> dict[str, str]:
+        """The store's state for the upload (absent in manifests from before native commits: staged)."""
+        state = self.data.get("store")
+        return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
+
 
 def destination(directory: str, file_name: str) -> str:
     """The object a multipart upload writes: MLflow sends the destination folder in the URL and the
@@ -255,15 +265,22 @@ class MultipartUploads:
         self._sweep_quietly(objects)
         now = int(self.clock())
         upload_id = f"{now:x}-{secrets.token_hex(16)}"
+        state = objects.begin_multipart(path, upload_id)
         manifest = {
             "version": _MANIFEST_VERSION,
             "path": path,
             "num_parts": num_parts,
             "created_at": now,
             "created_by": created_by,
+            "store": state,
             "completed": None,
         }
-        objects.write_staged(upload_id, _MANIFEST, json.dumps(manifest).encode())
+        try:
+            objects.write_staged(upload_id, _MANIFEST, json.dumps(manifest).encode())
+        except BaseException:
+            with contextlib.suppress(Exception):  # else gc finds it: an unfinished write of the store
+                objects.abort_multipart(path, upload_id, state)
+            raise
         expires = now + PART_URL_TTL_SECONDS
         credentials = []
         for number in range(1, num_parts + 1):
@@ -274,7 +291,7 @@ class MultipartUploads:
     def write_part(
         self, workspace: WorkspaceRecord, grant: PartGrant, data: WriteData, *, max_bytes: int | None
     ) -> str:
-        """Stage one part (a retried part replaces the earlier one); returns its sha256, the ETag."""
+        """Store one part (a retried part replaces the earlier one); returns its sha256, the ETag."""
         objects = self.artifacts.objects(workspace)
         manifest = self._manifest(objects, grant.upload_id, grant.path)
         if manifest.completed is not None:
@@ -283,11 +300,25 @@ class MultipartUploads:
             raise PermissionDeniedError(f"upload {grant.upload_id!r} has {manifest.num_parts} parts")
         limit = MAX_PART_BYTES if max_bytes is None else min(max_bytes, MAX_PART_BYTES)
         try:
-            info = objects.write_staged(grant.upload_id, _part_name(grant.part_number), data, max_bytes=limit)
+            info = objects.put_part(
+                grant.path,
+                grant.upload_id,
+                manifest.store,
+                grant.part_number,
+                data,
+                last=grant.part_number == manifest.num_parts,
+                max_bytes=limit,
+            )
         except ArtifactTooLargeError:
             raise PayloadTooLargeError(
                 f"part larger than {limit} bytes (the part limit, or STRATUS_MAX_UPLOAD_BYTES)",
                 field="part_number",
+            ) from None
+        except FileNotFoundError:  # the store's upload ended between reading the manifest and now
+            raise NotFoundError(
+                f"no multipart upload {grant.upload_id!r}: it was aborted or completed meanwhile",
+                field="upload_id",
+                code="RESOURCE_DOES_NOT_EXIST",
             ) from None
         return info.sha256
 
@@ -321,18 +352,11 @@ class MultipartUploads:
                 field="parts",
                 code="INVALID_PARAMETER_VALUE",
             )
-        staged = {entry.path for entry in objects.list_staged(upload_id)}
-        never = [str(n) for n in numbers if _part_name(n) not in staged]
-        if never:
-            raise BadRequestError(
-                f"part(s) {', '.join(never[:20])} of upload {upload_id!r} were never uploaded",
-                field="parts",
-                code="INVALID_PARAMETER_VALUE",
-            )
         try:
-            record = self._compose(workspace, path, upload_id, numbers, etags, max_bytes)
+            listed_parts = list(zip(numbers, etags, strict=True))
+            record = self._commit(workspace, path, upload_id, manifest.store, listed_parts, max_bytes)
         except BadRequestError:
-            # A client that timed out retries complete while the first call still composes; whichever
+            # A client that timed out retries complete while the first call still commits; whichever
             # finishes first removes the parts under the other. If it completed these parts, so did we.
             if self._completed_with(objects, upload_id, path, listed):
                 return
@@ -343,7 +367,7 @@ class MultipartUploads:
         objects.write_staged(
             upload_id, _MANIFEST, json.dumps({**manifest.data, "completed": completed}).encode()
         )
-        objects.delete_staged(upload_id, "parts")
+        objects.delete_staged(upload_id, _PARTS)
 
     def _completed_with(self, objects: ArtifactStore, upload_id: str, path: str, listed: str) -> bool:
         try:
@@ -352,27 +376,19 @@ class MultipartUploads:
             return False
         return completed is not None and completed.get("parts") == listed
 
-    def _compose(
+    def _commit(
         self,
         workspace: WorkspaceRecord,
         path: str,
         upload_id: str,
-        numbers: list[int],
-        etags: list[str],
+        state: dict[str, str],
+        parts: list[tuple[int, str]],
         max_bytes: int | None,
     ) -> ArtifactRecord:
-        names = [_part_name(n) for n in numbers]
         try:
-            return self.artifacts.compose(
-                workspace, path, upload_id, names, expected_sha256=etags, max_bytes=max_bytes
-            )
-        except StagedPieceMismatchError as exc:
-            number = int(exc.name.rsplit("/", 1)[-1])
-            raise BadRequestError(
-                f"the etag given for part {number} is not that of the part uploaded; upload it again",
-                field="parts",
-                code="INVALID_PARAMETER_VALUE",
-            ) from None
+            return self.artifacts.commit_parts(workspace, path, upload_id, state, parts, max_bytes=max_bytes)
+        except MultipartPartsError as exc:
+            raise _parts_error(upload_id, exc) from None
         except FileNotFoundError:
             raise BadRequestError(
                 f"a part of upload {upload_id!r} disappeared (aborted meanwhile?)", field="parts"
@@ -385,7 +401,7 @@ class MultipartUploads:
             raise BadRequestError(f"cannot write {path!r}: {exc.strerror or exc}", field="path") from None
 
     def abort(self, workspace: WorkspaceRecord, directory: str, file_name: str, upload_id: str) -> None:
-        """Discard the staged parts; aborting an unknown or finished upload changes nothing."""
+        """Discard the parts; aborting an unknown or finished upload changes nothing."""
         path = destination(directory, file_name)
         objects = self.artifacts.objects(workspace)
         try:
@@ -393,25 +409,17 @@ class MultipartUploads:
         except NotFoundError:
             return
         if manifest.completed is None:
+            objects.abort_multipart(path, upload_id, manifest.store)
             objects.delete_staged(upload_id)
 
     def sweep(self, workspace: WorkspaceRecord) -> int:
-        """Remove the staging data of uploads older than UPLOAD_TTL_SECONDS; returns how many."""
-        return self._sweep(self.artifacts.objects(workspace))
-
-    def _sweep(self, objects: ArtifactStore) -> int:
-        cutoff = self.clock() - UPLOAD_TTL_SECONDS
-        removed = 0
-        for upload_id in objects.staged_uploads():
-            created = _upload_created_at(upload_id)
-            if created is not None and created < cutoff:
-                objects.delete_staged(upload_id)
-                removed += 1
-        return removed
+        """Remove uploads older than UPLOAD_TTL_SECONDS; returns how many."""
+        objects = self.artifacts.objects(workspace)
+        return sweep_uploads(objects, before=self.clock() - UPLOAD_TTL_SECONDS).swept
 
     def _sweep_quietly(self, objects: ArtifactStore) -> None:
         try:
-            self._sweep(objects)
+            sweep_uploads(objects, before=self.clock() - UPLOAD_TTL_SECONDS)
         except Exception:  # housekeeping must not fail the upload that triggered it
             log.warning("sweeping stale multipart uploads failed", exc_info=True)
 
@@ -437,3 +445,65 @@ class MultipartUploads:
                 code="INVALID_PARAMETER_VALUE",
             )
         return manifest
+
+
+def _parts_error(upload_id: str, exc: MultipartPartsError) -> BadRequestError:
+    if exc.missing:
+        listed = ", ".join(str(n) for n in exc.missing[:20])
+        message = f"part(s) {listed} of upload {upload_id!r} were never uploaded"
+    elif exc.mismatched:
+        listed = ", ".join(str(n) for n in exc.mismatched[:20])
+        message = f"the etag given for part {listed} is not that of the part uploaded; upload it again"
+    elif exc.reupload:
+        listed = ", ".join(str(n) for n in exc.reupload[:20])
+        message = f"upload part(s) {listed} of upload {upload_id!r} again: {exc.reason}"
+    else:
+        message = f"upload {upload_id!r} cannot be completed: {exc.reason}"
+    return BadRequestError(message, field="parts", code="INVALID_PARAMETER_VALUE")
+
+
+@dataclass(frozen=True)
+class UploadSweep:
+    """What a sweep of a store's multipart uploads did: how many it removed (or, in a dry run, would
+    have), and the store states of every upload it knows of, swept or kept (so that a sweep of the
+    store's unfinished writes leaves the native uploads behind them alone)."""
+
+    swept: int
+    states: list[dict[str, str]]
+
+
+def sweep_uploads(
+    objects: ArtifactStore, *, before: float, dry_run: bool = False, collect_states: bool = False
+) -> UploadSweep:
+    """Remove the uploads of ``objects`` created before ``before`` (unix seconds), with what they hold
+    in the store; an upload whose manifest cannot be read loses its staging folder only. The states
+    of uploads kept are read only with ``collect_states``."""
+    swept = 0
+    states: list[dict[str, str]] = []
+    for upload_id in objects.staged_uploads():
+        created = _upload_created_at(upload_id)
+        if created is None:
+            continue  # not an upload id this service made; leave it alone
+        stale = created < before
+        manifest = _read_manifest(objects, upload_id) if stale or collect_states else None
+        if manifest is not None:
+            states.append(manifest.store)
+        if not stale:
+            continue
+        swept += 1
+        if dry_run:
+            continue
+        if manifest is not None and manifest.completed is None:
+            try:
+                objects.abort_multipart(manifest.path, upload_id, manifest.store)
+            except Exception:  # the staging folder goes all the same; gc finds a native upload left behind
+                log.warning("aborting stale multipart upload %s failed", upload_id, exc_info=True)
+        objects.delete_staged(upload_id)
+    return UploadSweep(swept, states)
+
+
+def _read_manifest(objects: ArtifactStore, upload_id: str) -> _Manifest | None:
+    try:
+        return _Manifest.parse(objects.read_staged(upload_id, _MANIFEST))
+    except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, TypeError):
+        return None
