@@ -18,8 +18,10 @@ export UV_PROJECT_ENVIRONMENT := .venv
 run: install
 	@exec .venv/bin/stratus server start
 
+# Test files run in parallel, each file's tests on one worker (module fixtures start servers once).
+TEST_WORKERS ?= 3
 test: install-dev services
-	@.venv/bin/python -m pytest $(PYTEST_ARGS)
+	@.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # --inexact: `make run` and `make test` may run at once; neither removes what the other installed.
 install: $(UV_STAMP)
@@ -53,7 +55,8 @@ lint: install-dev
 typecheck: install-dev
 	@.venv/bin/mypy
 
-check: lint typecheck test
+# The suite runs ruff (check and format) and mypy itself (tests/test_quality.py).
+check: test
 
 clean:
 	rm -rf .venv $(TOOLS) $(AZURITE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,6 @@ import pytest
 pytest_plugins = ["plugins.services", "plugins.stratus_server", "plugins.package_index"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-SERVICE_MARKERS = ("postgres", "azurite", "s3")
 POSTGRES_URL = os.environ.get(
     "STRATUS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -46,43 +46,122 @@ def postgres_server_url() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A uniquely named database, dropped afterwards."""
+def _migrations_digest() -> str:
+    """Names the migrated template by what migrates it: a changed migration makes a new template."""
+    import hashlib
+
+    import stratus.store.sql
+
+    folder = Path(stratus.store.sql.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([folder / "engine.py", *(folder / "migrations").rglob("*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str) -> str:
+    """A database migrated to head once (per migration code, shared by runs and xdist workers) that each
+    test's database is copied from with CREATE DATABASE ... TEMPLATE, instead of migrating it again."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from stratus.store.sql import make_engine, upgrade
+
+    name = f"stratus_template_{_migrations_digest()}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(hashtext('stratus-test-template'))"))
+            try:
+                found = text("SELECT 1 FROM pg_database WHERE datname = :n")
+                if conn.execute(found, {"n": name}).first() is None:
+                    building = f"{name}_building"
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
+                    conn.execute(text(f'CREATE DATABASE "{building}"'))
+                    url = make_url(postgres_server_url).set(database=building)
+                    engine = make_engine(url.render_as_string(hide_password=False))
+                    upgrade(engine)
+                    engine.dispose()
+                    conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(hashtext('stratus-test-template'))"))
+    finally:
+        admin.dispose()
+    return name
+
+
+def _new_postgres_database(server_url: str, template: str | None) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = f"stratus_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
-        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+@pytest.fixture
+def postgres_url(postgres_server_url: str, postgres_template: str) -> Iterator[str]:
+    """A uniquely named database with the schema at head (copied from the template), dropped afterwards."""
+    yield from _new_postgres_database(postgres_server_url, postgres_template)
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A uniquely named empty database (for tests of migrating and of first starts), dropped afterwards."""
+    yield from _new_postgres_database(postgres_server_url, None)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each store test runs on both databases."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path) -> str:
+    """Each store test runs on both databases, their schema already at head."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'stratus.db'}"
+        target = tmp_path / "stratus.db"
+        shutil.copyfile(migrated_sqlite, target)
+        return f"sqlite:///{target}"
     return str(request.getfixturevalue("postgres_url"))
 
 
-_skipped_service_tests: list[str] = []
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each migration test runs on both databases, empty."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'stratus.db'}"
+    return str(request.getfixturevalue("empty_postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once per session, for tests to copy instead of migrating."""
+    from stratus.store.sql import make_engine, upgrade
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "stratus.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+_skipped: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and any(m in report.keywords for m in SERVICE_MARKERS):
-        _skipped_service_tests.append(report.nodeid)
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else ""
+        _skipped.append(f"{report.nodeid}: {reason}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if IN_CI and _skipped_service_tests:
-        print(f"\nCI=true: {len(_skipped_service_tests)} service test(s) were skipped:")
-        for nodeid in _skipped_service_tests[:20]:
-            print(f"  {nodeid}")
-        session.exitstatus = 1
+    """Under CI=true a skip is a failure, whatever its reason: a green run must have run every test."""
+    if IN_CI and _skipped:
+        print(f"\nCI=true: {len(_skipped)} test(s) skipped, and CI allows none:")
+        for line in _skipped[:30]:
+            print(f"  {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -18,6 +18,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_clean() -> None:
     result = _run("ruff", "check", "src", "tests", "benchmarks", "examples")
     assert result.returncode == 0, result.stdout + result.stderr
+    formatted = _run("ruff", "format", "--check", "src", "tests", "benchmarks", "examples")
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
 
 def test_mypy_clean() -> None:

@@ -145,7 +145,7 @@ def test_two_servers_on_one_empty_database(
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'shared.db'}"
     else:
-        url = request.getfixturevalue("postgres_url")
+        url = request.getfixturevalue("empty_postgres_url")  # both starts race to migrate it too
     env = {"STRATUS_DATABASE_URL": url, "STRATUS_MASTER_KEY": master_key.generate()}
     servers: list[LiveServer] = [start_server(tmp_path / f"home{i}", env=env, wait=False) for i in range(2)]
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -53,10 +54,31 @@ def unique_name(prefix: str = "t") -> str:
     return f"{prefix}{uuid.uuid4().hex[:20]}"
 
 
+# Ports for servers that tests start, one block per pytest-xdist worker and below the kernel's ephemeral
+# range: a port one worker frees (a server it killed and will restart on that port) is never handed to
+# another worker, nor taken by an outgoing connection.
+PORT_BLOCK = 1000
+PORT_BASE = 19000
+_EPHEMERAL_START = 32768
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...; unset without xdist
+    return int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A port that nothing listens on, from this worker's block."""
+    blocks = (_EPHEMERAL_START - PORT_BASE) // PORT_BLOCK
+    start = PORT_BASE + (_worker_index() % blocks) * PORT_BLOCK
+    for port in random.sample(range(start, start + PORT_BLOCK), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}-{start + PORT_BLOCK - 1}")
 
 
 class _ServiceProcess:

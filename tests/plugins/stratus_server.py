@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,8 +27,12 @@ TEST_HOST = "127.0.0.1"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", port=free_port())
+def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
+    """A fresh home whose database has its schema already (copied: migrating each one costs ~0.3 s)."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    shutil.copyfile(migrated_sqlite, home / "stratus.db")
+    return Settings(home=home, port=free_port())
 
 
 @pytest.fixture
@@ -99,7 +105,29 @@ def start_server(
     wait: bool = True,
     timeout: float = 60,
 ) -> LiveServer:
-    port = port or free_port()
+    """A server process on ``port`` (a free one from this worker's block by default); when the chosen
+    port was taken between choosing and binding, another one is tried."""
+    if port is not None or not wait:
+        return _start_server(home, env=env, args=args, port=port or free_port(), wait=wait, timeout=timeout)
+    for _ in range(2):
+        with contextlib.suppress(PortTakenError):
+            return _start_server(home, env=env, args=args, port=free_port(), wait=True, timeout=timeout)
+    return _start_server(home, env=env, args=args, port=free_port(), wait=True, timeout=timeout)
+
+
+class PortTakenError(RuntimeError):
+    pass
+
+
+def _start_server(
+    home: Path,
+    *,
+    env: dict[str, str] | None,
+    args: tuple[str, ...],
+    port: int,
+    wait: bool,
+    timeout: float,
+) -> LiveServer:
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     log_path = home.parent / f"server-{port}.out"
     home.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +150,10 @@ def wait_ready(server: LiveServer, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.output()}")
+            output = server.output()
+            if "address already in use" in output.lower():
+                raise PortTakenError(f"port {server.port} was taken:\n{output}")
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{output}")
         try:
             if httpx.get(server.url + "/ready", timeout=2).status_code == 200:
                 return

@@ -27,8 +27,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
+# The requirements MLflow would infer (it loads the model in a subprocess to find them, ~20 s), given.
 LOG_MODEL = """
-import mlflow
+import cloudpickle, mlflow, sklearn
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
@@ -36,7 +37,12 @@ features, target = load_iris(return_X_y=True)
 mlflow.set_experiment("model-env")
 with mlflow.start_run():
     model = LogisticRegression(max_iter=300).fit(features, target)
-    mlflow.sklearn.log_model(model, name="model", registered_model_name="iris-model")
+    mlflow.sklearn.log_model(
+        model,
+        name="model",
+        registered_model_name="iris-model",
+        pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"cloudpickle=={cloudpickle.__version__}"],
+    )
 """
 PREDICT = """
 import json, sys, mlflow.pyfunc, sklearn

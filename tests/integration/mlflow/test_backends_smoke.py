@@ -29,7 +29,10 @@ with mlflow.start_run() as run:
     mlflow.log_artifact(os.path.join(folder, "notes.txt"))
     X = np.arange(10, dtype=float).reshape(-1, 1)
     info = mlflow.sklearn.log_model(
-        LinearRegression().fit(X, 2 * X[:, 0]), name="model", registered_model_name="smoke-model"
+        LinearRegression().fit(X, 2 * X[:, 0]),
+        name="model",
+        registered_model_name="smoke-model",
+        pip_requirements=["scikit-learn"],  # not inferred: that loads the model in a subprocess (~20 s)
     )
 client = MlflowClient()
 fetched = client.get_run(run.info.run_id)

@@ -34,7 +34,9 @@ def test_sklearn_log_model_then_load_it_back(
         "mlflow.set_experiment('models')\n"
         "with mlflow.start_run() as run:\n"
         "    fitted = LinearRegression().fit(X, y)\n"
-        "    info = mlflow.sklearn.log_model(fitted, name='model', input_example=X[:2])\n"
+        # Requirements given: inferring them loads the model in a subprocess (~20 s), MLflow's own feature.
+        "    info = mlflow.sklearn.log_model(fitted, name='model', input_example=X[:2],\n"
+        "                                    pip_requirements=['scikit-learn'])\n"
         "loaded = mlflow.pyfunc.load_model(f'models:/{info.model_id}')\n"
         "print(info.model_id, run.info.run_id, float(loaded.predict(np.array([[10.0]]))[0]))\n"
     )

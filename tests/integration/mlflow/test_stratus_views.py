@@ -141,7 +141,13 @@ def test_model_yaml_and_mlflow_share_one_registry(
     # The fluent API remembers the last experiment set in this process (perhaps on another server).
     mlflow.set_experiment("views-models")
     with mlflow.start_run():
-        mlflow.sklearn.log_model(model, name="m", registered_model_name="shared", input_example=[[1.0]])
+        mlflow.sklearn.log_model(
+            model,
+            name="m",
+            registered_model_name="shared",
+            input_example=[[1.0]],
+            pip_requirements=["scikit-learn"],  # not inferred: that loads the model in a subprocess (~20 s)
+        )
     mlflow_client.set_registered_model_alias("shared", "champion", "2")
     listed = json.loads(cli("model", "list", "-n", "shared").stdout)
     assert [(m["version"], m["type"]) for m in listed] == [("2", "mlflow_model"), ("1", "custom_model")]

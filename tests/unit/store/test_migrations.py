@@ -23,8 +23,8 @@ def _heads(engine) -> tuple[str, str]:
     return head, previous
 
 
-def test_upgrade_populated_database_from_previous_head(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_upgrade_populated_database_from_previous_head(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     head, previous = _heads(engine)
     upgrade(engine, previous)
     now = datetime.now(UTC).isoformat()
@@ -51,7 +51,7 @@ def test_upgrade_populated_database_from_previous_head(database_url: str) -> Non
         )
     upgrade(engine)
     assert current_revision(engine) == head
-    store = open_store(database_url)
+    store = open_store(empty_database_url)
     token = store.tokens.find_by_hash("f" * 64)
     assert token is not None and token.workspace_name == "legacy" and token.last_used_at is None
     assert store.workspaces.get("legacy") is not None
@@ -85,16 +85,18 @@ def _migrate_and_bootstrap(url: str, barrier) -> None:
 
 
 @pytest.mark.parametrize("workers", [4])
-def test_concurrent_first_starts_do_not_race(database_url: str, workers: int) -> None:
+def test_concurrent_first_starts_do_not_race(empty_database_url: str, workers: int) -> None:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_migrate_and_bootstrap, args=(database_url, barrier)) for _ in range(workers)]
+    procs = [
+        ctx.Process(target=_migrate_and_bootstrap, args=(empty_database_url, barrier)) for _ in range(workers)
+    ]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0] * workers
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     head, _ = _heads(engine)
     assert current_revision(engine) == head
     engine.dispose()
