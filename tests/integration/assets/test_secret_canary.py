@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -42,6 +43,28 @@ def server(workdir: Path) -> Iterator[LiveServer]:
     live = start_server(workdir / "home", env={"STRATUS_ENV_CACHE": str(workdir / "envs")})
     yield live
     live.stop()
+
+
+def written_since(root: Path, since: float) -> list[Path]:
+    """Regular files under ``root`` modified at or after ``since`` (files removed while walking skipped)."""
+    found = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder, name)
+            try:
+                info = path.lstat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_mtime >= since:
+                found.append(path)
+    return found
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes() if path.stat().st_size < 100_000_000 else b""
+    except FileNotFoundError:
+        return b""
 
 
 def uv_cache() -> Path:
@@ -161,9 +184,10 @@ def test_canary_secret_never_leaks(
     assert not leaks, [outputs[i][:300] for i in leaks]
     roots = [server.home, workdir / "envs", workdir / "download", server.log_path]
     files = [p for root in roots for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file()]
-    # The uv cache is shared with the developer: only what this test's builds wrote is searched.
-    files += [p for p in uv_cache().rglob("*") if p.is_file() and p.stat().st_mtime >= started]
+    # The uv cache is shared with the developer and with the other test workers: only what was written
+    # during this test is searched, and files that vanish meanwhile are passed over.
+    files += written_since(uv_cache(), started)
     assert len(files) > 20
     needle = CANARY.encode()
-    found = [str(p) for p in files if p.stat().st_size < 100_000_000 and needle in p.read_bytes()]
+    found = [str(p) for p in files if needle in _read(p)]
     assert not found
