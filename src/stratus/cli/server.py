@@ -6,7 +6,6 @@ from typing import Annotated
 import typer
 
 from stratus.cli._common import stderr
-from stratus.config import Settings
 
 app = typer.Typer(help="Run the workspace server.", no_args_is_help=True)
 
@@ -23,6 +22,7 @@ def start(
     insecure: Annotated[bool, typer.Option(help="Allow a non-loopback --host without TLS")] = False,
 ) -> None:
     """Serve every workspace of the home folder in the foreground until Ctrl-C or SIGTERM."""
+    from stratus.config import Settings
     from stratus.secrets.master_key import MasterKeyError
     from stratus.server.run import serve
     from stratus.server.state import StartupError
