@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
 from stratus.errors import InvalidInputError, NotFoundError, StratusError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from stratus.client import MLClient
 
 P = ParamSpec("P")
@@ -30,7 +31,22 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 
-stderr = Console(stderr=True, highlight=False)
+
+class _Stderr:
+    """Rich's console on stderr, made on first use: `stratus server start` imports this module (through
+    the root's own commands) and needs Rich only to say why a server did not start."""
+
+    @functools.cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False)
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        self.console.print(*objects, **kwargs)
+
+
+stderr = _Stderr()
 # Clients made by the running command; ``handle_errors`` closes them when it returns.
 _open_clients: list[MLClient] = []
 
@@ -97,6 +113,7 @@ def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
     if output is OutputFormat.json:
         sys.stdout.write(json.dumps(items, indent=2, default=str) + "\n")
         return
+    from rich.console import Console
     from rich.table import Table
 
     rows = items if isinstance(items, list) else [items]

@@ -57,7 +57,7 @@ def import_(
     except ImportError as exc:
         raise StratusError(f"{exc}", code="MISSING_DEPENDENCY") from None
     stderr.print(f"Importing {source} into workspace {ml.workspace_name!r} at {ml.endpoint}", soft_wrap=True)
-    bars = _ProgressBars(stderr)
+    bars = _ProgressBars(stderr.console)
     try:
         summary = import_mlflow_into(
             ml, source, options=ImportOptions(include_deleted=include_deleted), progress=bars.update

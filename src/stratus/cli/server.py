@@ -5,8 +5,6 @@ from typing import Annotated
 
 import typer
 
-from stratus.cli._common import stderr
-
 app = typer.Typer(help="Run the workspace server.", no_args_is_help=True)
 
 
@@ -38,5 +36,7 @@ def start(
     try:
         serve(settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, insecure=insecure)
     except (StartupError, MasterKeyError) as exc:
+        from stratus.cli._common import stderr  # Rich, only to say why the server did not start
+
         stderr.print(f"[red]error[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None

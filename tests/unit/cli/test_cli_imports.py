@@ -79,6 +79,14 @@ def test_a_command_builds_only_its_own_group() -> None:
     assert present(loaded, ("stratus.specs", "stratus.environments", "pydantic_settings", *HEAVY)) == []
 
 
+def test_the_server_group_loads_neither_rich_nor_the_sdk() -> None:
+    # What `stratus server start` has imported before the server's own modules.
+    code = "import typer\nfrom stratus.cli.main import app\ntyper.main.get_command(app).commands['server']\n"
+    loaded = modules_after(code)
+    assert "stratus.cli.server" in loaded
+    assert present(loaded, ("rich", "stratus.server", "pydantic", *SDK, *HEAVY)) == []
+
+
 def test_server_start_help_does_not_import_the_server() -> None:
     loaded = modules_after("from stratus.cli import run\nrun()\n", "server", "start", "--help")
     assert present(loaded, ("stratus.server", "uvicorn", *HEAVY, *SDK)) == []
