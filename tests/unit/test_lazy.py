@@ -42,3 +42,10 @@ def test_importing_the_packages_imports_none_of_their_names() -> None:
     loaded = set(json.loads(done.stdout))
     assert {"stratus", "stratus.entities"} <= loaded
     assert not loaded & {"pydantic", "httpx", "stratus.client", "stratus.specs", "stratus.entities.assets"}
+
+
+def test_launch_time_secret_resolution_loads_neither_httpx_nor_the_sdk() -> None:
+    # What a job's launcher imports to resolve ${{secrets.NAME}}: no server to talk to, so no client.
+    code = "import sys, json, stratus.secrets.launch; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert not set(json.loads(done.stdout)) & {"httpx", "stratus.client", "rich", "typer"}
