@@ -1,8 +1,8 @@
 """Options every command takes after its verb, output rendering and exit codes; ``workspace_command``
 gives a command all three.
 
-The SDK (and with it httpx and pydantic) is imported when a command connects, not with this module: every
-group's module is imported to build the command tree, also for ``--help``."""
+The SDK (and with it httpx and pydantic) is imported when a command connects, not with this module: a
+group's module is imported to build its commands, also for ``--help``."""
 
 from __future__ import annotations
 
