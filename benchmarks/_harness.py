@@ -193,8 +193,10 @@ def _spawn(command: list[str], env: dict[str, str], log_path: Path, cwd: Path) -
         )
 
 
-def _wait(server: Server, url: str, started: float, timeout: float, headers: dict[str, str]) -> float:
-    """Seconds from spawn until GET url answers 200."""
+def _wait(
+    server: Server, url: str, started: float, timeout: float, headers: dict[str, str], poll: float = 0.05
+) -> float:
+    """Seconds from spawn until GET url answers 200, asking every ``poll`` seconds."""
     deadline = started + timeout
     with httpx.Client(timeout=5) as http:
         while time.monotonic() < deadline:
@@ -205,7 +207,7 @@ def _wait(server: Server, url: str, started: float, timeout: float, headers: dic
             with contextlib.suppress(httpx.HTTPError):
                 if http.get(url, headers=headers).status_code == 200:
                     return time.monotonic() - started
-            time.sleep(0.05)
+            time.sleep(poll)
     raise ServerFailedError(f"{server.kind} did not answer {url} within {timeout:.0f}s:\n{server.log_tail()}")
 
 
@@ -224,9 +226,11 @@ def start_stratus(
     *,
     timeout: float = 120,
     extra_env: dict[str, str] | None = None,
+    poll: float = 0.05,
 ) -> Server:
-    """`stratus server start` as `make run` starts it, with a fresh home and a free loopback port
-    (``extra_env``: further variables for the server, e.g. its uv cache)."""
+    """`stratus server start` as `make run` starts it, with the home `workdir/stratus-home` (fresh unless
+    an earlier start left it there) and a free loopback port (``extra_env``: further variables for the
+    server, e.g. its uv cache; ``poll``: how often `/ready` is asked, which bounds `probe_s`'s precision)."""
     workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "stratus-home"
     port = free_port()
@@ -237,7 +241,7 @@ def start_stratus(
     base = f"http://{HOST}:{port}"
     server = Server("stratus", base, f"{base}/workspaces/default", None, process, workdir / "stratus.log")
     try:
-        server.probe_s = _wait(server, f"{base}/ready", started, timeout, {})
+        server.probe_s = _wait(server, f"{base}/ready", started, timeout, {}, poll)
         server.token = _read_token(home, server, started, timeout)
         api = f"{server.tracking_uri}/api/2.0/mlflow/experiments/get?experiment_id=0"
         server.startup_s = _wait(server, api, started, timeout, server.headers())

@@ -1,3 +1,3 @@
-from stratus.cli.main import main
+from stratus.cli import run
 
-main()
+run()

@@ -4,15 +4,15 @@ label, archiving and restoring, and reading a local path given on the command li
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from stratus.client.assets import _VersionedAssetOperations
-from stratus.entities.assets import Data, Environment
-from stratus.specs.data import is_remote
+if TYPE_CHECKING:
+    from stratus.client.assets import _VersionedAssetOperations
+    from stratus.entities.assets import Data, Environment
 
-A = TypeVar("A", Data, Environment)
+A = TypeVar("A", "Data", "Environment")
 
 LabelOpt = Annotated[str | None, typer.Option("--label", "-l", help="latest: the newest unarchived version")]
 EveryVersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="Default: every version")]
@@ -20,6 +20,8 @@ EveryVersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="De
 
 def from_here(path: str | None) -> str | None:
     """A local path given on the command line is relative to the current folder, not to the YAML's."""
+    from stratus.specs.data import is_remote
+
     if path is None or is_remote(path) or path.lower().startswith("file:"):
         return path
     return str(Path(path).expanduser().resolve())

@@ -1,5 +1,8 @@
 """Options every command takes after its verb, output rendering and exit codes; ``workspace_command``
-gives a command all three."""
+gives a command all three.
+
+The SDK (and with it httpx and pydantic) is imported when a command connects, not with this module: a
+group's module is imported to build its commands, also for ``--help``."""
 
 from __future__ import annotations
 
@@ -10,16 +13,16 @@ import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from stratus.client import MLClient
-from stratus.client import profile as client_profile
-from stratus.entities._base import Entity
 from stratus.errors import InvalidInputError, NotFoundError, StratusError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stratus.client import MLClient
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,7 +31,22 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 
-stderr = Console(stderr=True, highlight=False)
+
+class _Stderr:
+    """Rich's console on stderr, made on first use: `stratus server start` imports this module (through
+    the root's own commands) and needs Rich only to say why a server did not start."""
+
+    @functools.cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False)
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        self.console.print(*objects, **kwargs)
+
+
+stderr = _Stderr()
 # Clients made by the running command; ``handle_errors`` closes them when it returns.
 _open_clients: list[MLClient] = []
 
@@ -59,6 +77,9 @@ def client(
     resource_group: str | None = None,
     subscription: str | None = None,
 ) -> MLClient:
+    from stratus.client import MLClient
+    from stratus.client import profile as client_profile
+
     for flag, value in (("--resource-group", resource_group), ("--subscription", subscription)):
         if value:
             stderr.print(f"warning: {flag} is an Azure option; Stratus ignores it")
@@ -79,6 +100,8 @@ def download_report(target: Path, **ids: object) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    from stratus.entities._base import Entity
+
     if isinstance(value, Entity):
         return value.as_dict()
     return value
@@ -90,6 +113,9 @@ def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
     if output is OutputFormat.json:
         sys.stdout.write(json.dumps(items, indent=2, default=str) + "\n")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     rows = items if isinstance(items, list) else [items]
     keys = list(columns) or sorted({k for row in rows if isinstance(row, dict) for k in row})
     table = Table()
@@ -161,7 +187,7 @@ def workspace_command(
     one of the az options' values declares it itself (where ``--help`` should list it) and receives it."""
 
     def decorate(fn: Callable[..., object]) -> Callable[..., None]:
-        own = list(inspect.signature(fn, eval_str=True).parameters.values())[1:]  # after ``ml``
+        own = [_evaluated(p, fn) for p in list(inspect.signature(fn).parameters.values())[1:]]  # after ml
         declared = {p.name for p in own}
         wanted = [p for p in AZ_OPTIONS if output or p.name != "output"]
         params = _with_az_options(own, wanted)
@@ -181,6 +207,15 @@ def workspace_command(
         return handle_errors(command)
 
     return decorate
+
+
+def _evaluated(param: inspect.Parameter, fn: Callable[..., object]) -> inspect.Parameter:
+    """``param`` with its annotation evaluated in ``fn``'s module, as ``inspect.signature(eval_str=True)``
+    does; that would evaluate ``ml: MLClient`` and the return annotation too, which modules name only
+    for type checkers so that building the command tree does not import the SDK."""
+    if not isinstance(param.annotation, str):
+        return param
+    return param.replace(annotation=eval(param.annotation, getattr(fn, "__globals__", {})))  # noqa: S307
 
 
 def _with_az_options(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stratus.cli._common import OutputFormat, OutputOpt, WorkspaceOpt, emit, stderr, workspace_command
-from stratus.client import MLClient
-from stratus.entities import AccessToken, AuditEvent, RoleAssignment, User
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities import AccessToken, AuditEvent, RoleAssignment, User
 
 user_app = typer.Typer(help="Manage users (server admin).", no_args_is_help=True)
 token_app = typer.Typer(help="Manage bearer tokens.", no_args_is_help=True)
@@ -36,6 +38,8 @@ def user_create(
     ] = False,
 ) -> User:
     """Create a user. Give them access with 'stratus role assign' and a token with 'stratus token create'."""
+    from stratus.entities import User
+
     return ml.users.create(User(name=name, display_name=display_name, is_server_admin=server_admin))
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stratus.cli._assets import EveryVersionOpt, LabelOpt, check_version_or_label, from_here, set_archived
 from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
-from stratus.client import MLClient
-from stratus.entities.assets import Data
-from stratus.specs import data_from_fields, load_data
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities.assets import Data
 
 app = typer.Typer(
     help="Data assets: Azure ML data YAML (uri_file, uri_folder, mltable).", no_args_is_help=True
@@ -37,6 +38,8 @@ def create(
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
 ) -> Data:
     """Register a data version from a YAML file (or --name and --path); local files are uploaded."""
+    from stratus.specs import data_from_fields, load_data
+
     fields = {
         "name": name,
         "version": version,

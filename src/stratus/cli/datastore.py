@@ -4,14 +4,15 @@ vault; what the server answers (and so what is printed) names their kind, never 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stratus.cli._common import workspace_command
-from stratus.client import MLClient
-from stratus.entities import Datastore
-from stratus.specs import load_datastore
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities import Datastore
 
 app = typer.Typer(
     help="Datastores: Azure Blob, ADLS Gen2, S3 and local folders (Azure ML datastore YAML).",
@@ -29,6 +30,8 @@ def create(
     name: Annotated[str | None, typer.Option("--name", "-n", help="Overrides the YAML's name")] = None,
 ) -> Datastore:
     """Create or update a datastore from a YAML file; its credentials are stored in the key vault."""
+    from stratus.specs import load_datastore
+
     return ml.datastores.create_or_update(load_datastore(file, name=name))
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stratus.cli._assets import EveryVersionOpt, LabelOpt, check_version_or_label, from_here, set_archived
 from stratus.cli._common import DownloadPathOpt, download_report, stderr, workspace_command
-from stratus.client import MLClient
-from stratus.entities.assets import Environment
-from stratus.environments.errors import EnvironmentBuildError
 from stratus.errors import NotFoundError, StratusError
-from stratus.specs import environment_from_fields, load_environment
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities.assets import Environment
 
 app = typer.Typer(
     help="Environments: Azure ML environment YAML, or python + pip, built by the server with uv.",
@@ -61,6 +61,8 @@ def create(
     """Register an environment version from a YAML file, or from --name with --python/--pip (or --image,
     --conda-file, --build-context, or --from-model). Building is a separate step: `stratus environment
     build`."""
+    from stratus.specs import environment_from_fields, load_environment
+
     if from_model is not None:
         if not name or file is not None:
             raise typer.BadParameter(
@@ -182,6 +184,8 @@ def _print_build_log(ml: MLClient, started: Environment) -> None:
 
 def _finished(ml: MLClient, name: str, version: str) -> Environment:
     """The version once its build has ended; a failed build raises as ``build(wait=True)`` does."""
+    from stratus.environments.errors import EnvironmentBuildError
+
     environment = ml.environments.get(name, version)
     if environment.status == "Building":  # the log stream stopped before the build ended
         return ml.environments.build(name, version, wait=True)  # joins the running build

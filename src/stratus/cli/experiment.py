@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stratus.cli._common import workspace_command
-from stratus.client import MLClient
-from stratus.entities import Experiment
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities import Experiment
 
 app = typer.Typer(help="Experiments: the MLflow experiments of the workspace.", no_args_is_help=True)
 COLUMNS = ("name", "experiment_id", "lifecycle_stage", "artifact_location")

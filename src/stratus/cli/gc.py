@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stratus.cli._common import workspace_command
-from stratus.client import MLClient
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
 
 
 @workspace_command(("workspace", "dry_run", "runs", "experiments"))

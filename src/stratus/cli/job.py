@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
-from stratus.client import MLClient
-from stratus.entities import Job
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities import Job
 
 app = typer.Typer(help="Jobs: MLflow runs logged to the workspace (name = run id).", no_args_is_help=True)
 COLUMNS = ("name", "display_name", "experiment_name", "status", "start_time")

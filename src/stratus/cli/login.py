@@ -7,9 +7,6 @@ from typing import Annotated
 import typer
 
 from stratus.cli._common import EXIT_USAGE, OutputFormat, OutputOpt, emit, handle_errors, stderr
-from stratus.client import profile
-from stratus.client._http import Transport
-from stratus.entities import Principal
 
 
 @handle_errors
@@ -21,6 +18,10 @@ def login(
     output: OutputOpt = OutputFormat.json,
 ) -> None:
     """Check a token against the server and save it as your profile (0600)."""
+    from stratus.client import profile
+    from stratus.client._http import Transport
+    from stratus.entities import Principal
+
     secret = token or (profile.read_token_file(token_file) if token_file else None)
     if secret is None and token_file is None:
         if sys.stdin.isatty():

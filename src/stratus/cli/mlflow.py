@@ -6,16 +6,16 @@ import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from stratus.cli._common import OutputFormat, emit, stderr, workspace_command
-from stratus.client import MLClient
 from stratus.errors import StratusError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+    from rich.table import Table
+
+    from stratus.client import MLClient
     from stratus.migrate import ImportProgress, ImportSummary
 
 app = typer.Typer(help="Bring MLflow data into Stratus.", no_args_is_help=True)
@@ -47,6 +47,9 @@ def import_(
 
     New ids are made here, the source's kept in stratus.import.* tags. Run it again to resume.
     """
+    from rich.console import Console
+    from rich.markup import escape
+
     # The stock client would otherwise report usage to MLflow's servers from inside this command.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
@@ -54,7 +57,7 @@ def import_(
     except ImportError as exc:
         raise StratusError(f"{exc}", code="MISSING_DEPENDENCY") from None
     stderr.print(f"Importing {source} into workspace {ml.workspace_name!r} at {ml.endpoint}", soft_wrap=True)
-    bars = _ProgressBars(stderr)
+    bars = _ProgressBars(stderr.console)
     try:
         summary = import_mlflow_into(
             ml, source, options=ImportOptions(include_deleted=include_deleted), progress=bars.update
@@ -83,6 +86,8 @@ class _ProgressBars:
     event, so that an import refused at once prints its error alone."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.progress = Progress(
             TextColumn("{task.description:<17}"),
             BarColumn(),
@@ -106,6 +111,8 @@ class _ProgressBars:
 
 
 def _table(summary: ImportSummary) -> Table:
+    from rich.table import Table
+
     rows = (
         ("experiments", summary.experiments, f"{summary.experiments_created} created"),
         ("runs copied", summary.runs, f"{summary.runs_resumed} resumed from an earlier attempt"),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
-from stratus.client import MLClient
-from stratus.entities import Model
-from stratus.specs import load_model, model_from_fields
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities import Model
 
 app = typer.Typer(help="Models: Azure ML model YAML over the MLflow model registry.", no_args_is_help=True)
 COLUMNS = ("name", "version", "type", "aliases", "is_archived", "path")
@@ -29,6 +30,8 @@ def create(
     model_type: Annotated[str | None, typer.Option("--type", help="mlflow_model or custom_model")] = None,
 ) -> Model:
     """Register a model version from a YAML file (or --name and --path); local files are uploaded."""
+    from stratus.specs import load_model, model_from_fields
+
     overrides = {"name": name, "version": version, "path": path, "type": model_type}
     if file is not None:
         model = load_model(file, **overrides)

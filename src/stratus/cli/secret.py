@@ -6,13 +6,15 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stratus.cli._common import workspace_command
-from stratus.client import MLClient
-from stratus.entities.secrets import Secret
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities.secrets import Secret
 
 app = typer.Typer(help="Secrets of the workspace's key vault (values are write-only).", no_args_is_help=True)
 COLUMNS = ("name", "creation_context.created_by", "creation_context.last_modified_at")

@@ -5,9 +5,6 @@ from typing import Annotated
 
 import typer
 
-from stratus.cli._common import stderr
-from stratus.config import Settings
-
 app = typer.Typer(help="Run the workspace server.", no_args_is_help=True)
 
 
@@ -23,6 +20,7 @@ def start(
     insecure: Annotated[bool, typer.Option(help="Allow a non-loopback --host without TLS")] = False,
 ) -> None:
     """Serve every workspace of the home folder in the foreground until Ctrl-C or SIGTERM."""
+    from stratus.config import Settings
     from stratus.secrets.master_key import MasterKeyError
     from stratus.server.run import serve
     from stratus.server.state import StartupError
@@ -38,5 +36,7 @@ def start(
     try:
         serve(settings, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, insecure=insecure)
     except (StartupError, MasterKeyError) as exc:
+        from stratus.cli._common import stderr  # Rich, only to say why the server did not start
+
         stderr.print(f"[red]error[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None

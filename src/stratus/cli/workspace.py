@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stratus.cli._common import EXIT_USAGE, stderr, workspace_command
-from stratus.client import MLClient
-from stratus.entities import Workspace
+
+if TYPE_CHECKING:
+    from stratus.client import MLClient
+    from stratus.entities import Workspace
 
 app = typer.Typer(help="Manage workspaces.", no_args_is_help=True)
 COLUMNS = ("name", "display_name", "description", "mlflow_tracking_uri")
@@ -38,6 +40,8 @@ def create(
     tags: TagOpt = None,
 ) -> Workspace:
     """Create a workspace (server admin)."""
+    from stratus.entities import Workspace
+
     ws = Workspace(name=name, display_name=display_name, description=description, tags=_tags(tags) or {})
     return ml.workspaces.begin_create(ws).result()
 
@@ -69,6 +73,8 @@ def update(
     tags: TagOpt = None,
 ) -> Workspace:
     """Update a workspace's display name, description or tags."""
+    from stratus.entities import Workspace
+
     ws = Workspace(name=name, display_name=display_name, description=description)
     if tags is not None:
         ws.tags = _tags(tags) or {}

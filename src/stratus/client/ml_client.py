@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from stratus.client import profile
 from stratus.client._artifacts import ArtifactTransfer
 from stratus.client._http import Transport
-from stratus.client.assets import DataOperations, DatastoreOperations, EnvironmentOperations
 from stratus.client.operations import (
     AuditOperations,
     ExperimentOperations,
@@ -22,6 +22,9 @@ from stratus.client.operations import (
 )
 from stratus.entities import Principal
 from stratus.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from stratus.client.assets import DataOperations, DatastoreOperations, EnvironmentOperations
 
 
 def _token_of(credential: Any) -> str | None:
@@ -63,14 +66,30 @@ class MLClient:
         self.tokens = TokenOperations(self._transport, self.workspace_name)
         self.role_assignments = RoleAssignmentOperations(self._transport, self.workspace_name)
         self.audit = AuditOperations(self._transport, self.workspace_name)
-        files = ArtifactTransfer(self._transport, self.workspace_name, show_progress=show_progress)
+        self._files = ArtifactTransfer(self._transport, self.workspace_name, show_progress=show_progress)
         self.experiments = ExperimentOperations(self._transport, self.workspace_name)
-        self.jobs = JobOperations(self._transport, self.workspace_name, files)
-        self.models = ModelOperations(self._transport, self.workspace_name, files)
+        self.jobs = JobOperations(self._transport, self.workspace_name, self._files)
+        self.models = ModelOperations(self._transport, self.workspace_name, self._files)
         self.secrets = SecretOperations(self._transport, self.workspace_name)
-        self.datastores = DatastoreOperations(self._transport, self.workspace_name)
-        self.data = DataOperations(self._transport, self.workspace_name, files)
-        self.environments = EnvironmentOperations(self._transport, self.workspace_name, files)
+
+    # The asset groups bring the YAML specs and the environment library with them: made on first use.
+    @cached_property
+    def datastores(self) -> DatastoreOperations:
+        from stratus.client.assets import DatastoreOperations
+
+        return DatastoreOperations(self._transport, self.workspace_name)
+
+    @cached_property
+    def data(self) -> DataOperations:
+        from stratus.client.assets import DataOperations
+
+        return DataOperations(self._transport, self.workspace_name, self._files)
+
+    @cached_property
+    def environments(self) -> EnvironmentOperations:
+        from stratus.client.assets import EnvironmentOperations
+
+        return EnvironmentOperations(self._transport, self.workspace_name, self._files)
 
     @classmethod
     def from_config(

@@ -15,7 +15,6 @@ from stratus.entities import AccessToken, AuditEvent, Experiment, Job, Model, Ro
 from stratus.entities._base import Entity
 from stratus.entities.secrets import Secret
 from stratus.errors import InvalidInputError
-from stratus.specs.model import REMOTE_PREFIXES
 
 E = TypeVar("E", bound=Entity)
 T = TypeVar("T")
@@ -214,6 +213,8 @@ class ModelOperations(_Operations):
 
     def create_or_update(self, model: Model, **_azure_only: Any) -> Model:
         """Registers a new version; a local ``path`` (file or folder) is uploaded first."""
+        from stratus.specs.model import REMOTE_PREFIXES  # the specs (YAML, their models) only here
+
         path = model.path or ""
         if not path:
             raise InvalidInputError("a model needs a path: a local file or folder, or a URI", field="path")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stratus._defaults import DEFAULT_PORT
 from stratus._files import write_private
-from stratus.config import DEFAULT_PORT
 
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 PROFILE_FILE = "config.json"

@@ -1,26 +1,9 @@
-"""Stratus entities: plain data shared by the SDK and the server, with no I/O."""
+"""Stratus entities: plain data shared by the SDK and the server, with no I/O.
 
-from stratus.entities._base import CreationContext, Entity
-from stratus.entities.assets import (
-    AccessKeyConfiguration,
-    AccountKeyConfiguration,
-    AzureBlobDatastore,
-    AzureDataLakeGen2Datastore,
-    BuildContext,
-    Data,
-    Datastore,
-    Environment,
-    LocalDatastore,
-    NoneCredentialConfiguration,
-    S3Datastore,
-    SasTokenConfiguration,
-    ServicePrincipalConfiguration,
-    datastore_from_response,
-)
-from stratus.entities.auth import AccessToken, AuditEvent, Principal, RoleAssignment, User
-from stratus.entities.roles import Permission, Role
-from stratus.entities.tracking import Experiment, Job, Model
-from stratus.entities.workspace import Workspace
+Each name is imported on first use (``stratus._lazy``): a command that reads workspaces builds the
+pydantic models of workspaces only."""
+
+from typing import TYPE_CHECKING
 
 __all__ = [
     "AccessKeyConfiguration",
@@ -51,3 +34,55 @@ __all__ = [
     "Workspace",
     "datastore_from_response",
 ]
+
+if TYPE_CHECKING:
+    from stratus.entities._base import CreationContext, Entity
+    from stratus.entities.assets import (
+        AccessKeyConfiguration,
+        AccountKeyConfiguration,
+        AzureBlobDatastore,
+        AzureDataLakeGen2Datastore,
+        BuildContext,
+        Data,
+        Datastore,
+        Environment,
+        LocalDatastore,
+        NoneCredentialConfiguration,
+        S3Datastore,
+        SasTokenConfiguration,
+        ServicePrincipalConfiguration,
+        datastore_from_response,
+    )
+    from stratus.entities.auth import AccessToken, AuditEvent, Principal, RoleAssignment, User
+    from stratus.entities.roles import Permission, Role
+    from stratus.entities.tracking import Experiment, Job, Model
+    from stratus.entities.workspace import Workspace
+else:
+    from stratus._lazy import exports
+
+    __getattr__, __dir__ = exports(
+        __name__,
+        {
+            "stratus.entities._base": ("CreationContext", "Entity"),
+            "stratus.entities.assets": (
+                "AccessKeyConfiguration",
+                "AccountKeyConfiguration",
+                "AzureBlobDatastore",
+                "AzureDataLakeGen2Datastore",
+                "BuildContext",
+                "Data",
+                "Datastore",
+                "Environment",
+                "LocalDatastore",
+                "NoneCredentialConfiguration",
+                "S3Datastore",
+                "SasTokenConfiguration",
+                "ServicePrincipalConfiguration",
+                "datastore_from_response",
+            ),
+            "stratus.entities.auth": ("AccessToken", "AuditEvent", "Principal", "RoleAssignment", "User"),
+            "stratus.entities.roles": ("Permission", "Role"),
+            "stratus.entities.tracking": ("Experiment", "Job", "Model"),
+            "stratus.entities.workspace": ("Workspace",),
+        },
+    )

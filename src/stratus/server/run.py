@@ -105,6 +105,7 @@ def serve(
         server_header=False,
         timeout_graceful_shutdown=15,
         proxy_headers=False,
+        ws="none",  # no WebSocket routes: leaves uvicorn's websockets implementation unimported
     )
     try:
         _Server(config).run()

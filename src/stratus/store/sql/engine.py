@@ -5,15 +5,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # The engine, not its URL: ConfigParser would choke on '%' in a password (and print the URL).
@@ -92,8 +97,49 @@ def migration_lock(engine: Engine) -> Iterator[None]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations; callers hold ``migration_lock``."""
+    """Apply migrations; callers hold ``migration_lock``. A database already at head is left as it is
+    without importing Alembic and every migration script (a good part of a server's start)."""
+    if revision == "head" and _at_head(engine):
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
+
+
+# `revision = "0010"`, `down_revision: str | None = None`, as Alembic's templates write them.
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)\b[^=\n]*=\s*(?:None|'([^'\n]+)'|\"([^\"\n]+)\")\s*$", re.MULTILINE
+)
+
+
+def script_head() -> str | None:
+    """The revision no migration script revises, read from the scripts' text; None (Alembic decides) unless
+    every script names one revision and at most one parent, and they leave exactly one head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found: dict[str, list[str]] = {}
+        for match in _REVISION_LINE.finditer(script.read_text(encoding="utf-8")):
+            found.setdefault(match[1], []).append(match[2] or match[3] or "")
+        if len(found.get("revision", [])) != 1 or len(found.get("down_revision", [])) != 1:
+            return None
+        revisions.add(found["revision"][0])
+        if found["down_revision"][0]:
+            parents.add(found["down_revision"][0])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def _at_head(engine: Engine) -> bool:
+    head = script_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:  # no version table yet: a new database
+        return False
+    return stamped == [head]
 
 
 def current_revision(engine: Engine) -> str | None:
