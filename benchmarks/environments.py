@@ -79,22 +79,31 @@ class Sizes:
     rounds: int
     packages: tuple[str, ...]
     data_bytes: int
+    # Builds start from empty caches (the figure); warm ones only where the run checks the code paths.
+    cold_caches: bool = True
+    # What installs the anchor's venv: pip, the figure's anchor; uv only where the run checks code paths.
+    anchor_installer: str = "pip"
 
 
 FULL = Sizes(rounds=3, packages=HEAVY, data_bytes=1024 * 1_000_000)
 QUICK = Sizes(rounds=1, packages=TINY, data_bytes=64 * 1_000_000)
+# The smoke test's run: every step and check of QUICK, but from this machine's warm uv cache and with uv
+# installing the anchor's venv too (pip alone takes ~30 s), so its figures say nothing about speed.
+SMOKE = Sizes(rounds=1, packages=TINY, data_bytes=8 * 1_000_000, cold_caches=False, anchor_installer="uv")
 
 
 # --- the server -----------------------------------------------------------------------------------------
 
 
-def start_server(workdir: Path, uv_cache: Path, env_cache: Path) -> Server:
-    """A fresh Stratus server whose builds see only the given (empty) uv and environment caches."""
-    for folder in (uv_cache, env_cache):
-        folder.mkdir(parents=True, exist_ok=True)
-    return start_stratus(
-        workdir, None, extra_env={"UV_CACHE_DIR": str(uv_cache), "STRATUS_ENV_CACHE": str(env_cache)}
-    )
+def start_server(workdir: Path, uv_cache: Path | None, env_cache: Path) -> Server:
+    """A fresh Stratus server whose builds see only the given (empty) uv cache, or this machine's uv cache
+    when ``uv_cache`` is None, and the given environment cache."""
+    extra_env = {"STRATUS_ENV_CACHE": str(env_cache)}
+    if uv_cache is not None:
+        uv_cache.mkdir(parents=True, exist_ok=True)
+        extra_env["UV_CACHE_DIR"] = str(uv_cache)
+    env_cache.mkdir(parents=True, exist_ok=True)
+    return start_stratus(workdir, None, extra_env=extra_env)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -191,16 +200,24 @@ def stratus_cold_build(rnd: Round) -> Result:
 def anchor_cold_build(rnd: Round) -> Result:
     venv = rnd.folder / "anchor-venv"
     packages = [*rnd.sizes.packages, LOGGING_PACKAGE]
-    command = (
-        f"{shlex.quote(str(rnd.interpreter))} -m venv {shlex.quote(str(venv))} && "
-        f"{shlex.quote(str(venv / 'bin' / 'pip'))} install --no-cache-dir {shlex.join(packages)}"
-    )
+    python = str(venv / "bin" / "python")
+    if rnd.sizes.anchor_installer == "uv":
+        uv_bin = uv.find_uv_bin()
+        install = (
+            f"{shlex.quote(uv_bin)} pip install --quiet --python {shlex.quote(python)} {shlex.join(packages)}"
+        )
+        lister = [uv_bin, "pip", "list", "--python", python, "--format", "json"]
+        installer = [uv_bin, "--version"]
+    else:
+        install = f"{shlex.quote(str(venv / 'bin' / 'pip'))} install --no-cache-dir {shlex.join(packages)}"
+        lister = [python, "-m", "pip", "list", "--format", "json"]
+        installer = [python, "-m", "pip", "--version"]
+    command = f"{shlex.quote(str(rnd.interpreter))} -m venv {shlex.quote(str(venv))} && {install}"
     env = _pip_env()
     try:
         seconds, _ = _shell(command, rnd.folder / "anchor-pip.log", env)
-        pip = [str(venv / "bin" / "python"), "-m", "pip"]
-        listed = subprocess.run([*pip, "list", "--format", "json"], capture_output=True, env=env, check=True)
-        pip_version = subprocess.run([*pip, "--version"], capture_output=True, text=True, env=env, check=True)
+        listed = subprocess.run(lister, capture_output=True, env=env, check=True)
+        pip_version = subprocess.run(installer, capture_output=True, text=True, env=env, check=True)
     finally:
         shutil.rmtree(venv, ignore_errors=True)  # a gigabyte of packages, not needed again
     # `python -m venv` seeds pip (and setuptools on older Pythons); uv's venv has neither: not counted.
@@ -212,6 +229,7 @@ def anchor_cold_build(rnd: Round) -> Result:
     return {
         "value": seconds,
         "interpreter": str(rnd.interpreter),
+        "installer": rnd.sizes.anchor_installer,
         "pip_version": pip_version.stdout.split()[1],
         "packages_installed": len(versions),
         "versions": _wanted(versions, rnd.sizes),
@@ -359,8 +377,10 @@ def run_rounds(
         with contextlib.ExitStack() as stack:
             if not args.keep:  # caches, environments and the uploaded copy: gigabytes per round
                 stack.callback(shutil.rmtree, folder, ignore_errors=True)
-            progress(f"round {index + 1}: starting Stratus with an empty uv cache and environment cache")
-            server = start_server(folder / "stratus", folder / "uv-cache", folder / "env-cache")
+            caches = "an empty uv cache" if sizes.cold_caches else "this machine's uv cache"
+            progress(f"round {index + 1}: starting Stratus with {caches} and an empty environment cache")
+            uv_cache = folder / "uv-cache" if sizes.cold_caches else None
+            server = start_server(folder / "stratus", uv_cache, folder / "env-cache")
             stack.callback(server.stop)
             facts["stratus_startup_s"] = server.startup_s
             assert server.token is not None
@@ -437,9 +457,12 @@ def table(report: dict[str, Any]) -> Table:
         ratio = "-" if check["ratio"] is None else f"{check['ratio']:.2f}x"
         return [ratio, check["target"], "[green]yes[/green]" if check["met"] else "[red]no[/red]"]
 
+    anchor = (
+        "pip install --no-cache-dir" if sizes.get("anchor_installer", "pip") == "pip" else "uv pip install"
+    )
+    caches = "empty caches" if sizes.get("cold_caches", True) else "WARM caches (not a figure)"
     grid.add_row(
-        f"cold build: {packages} (+ {LOGGING_PACKAGE}), empty caches; anchor python -m venv + pip install "
-        "--no-cache-dir",
+        f"cold build: {packages} (+ {LOGGING_PACKAGE}), {caches}; anchor python -m venv + {anchor}",
         "s",
         _fmt(_value(figures, "cold_build", "stratus")),
         _fmt(_value(figures, "cold_build", "anchor")),
@@ -502,8 +525,11 @@ def _versions_differ(figures: dict[str, Any]) -> list[str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="one round, pip=['six'], 64 MB of data")
     parser.add_argument(
-        "--quick", action="store_true", help="one round, pip=['six'], 64 MB of data (the smoke test)"
+        "--smoke",
+        action="store_true",
+        help="the smoke test's run: --quick with 8 MB, warm uv cache, uv for the anchor (no figures)",
     )
     parser.add_argument("--rounds", type=int, help="rounds (default 3, --quick 1)")
     parser.add_argument(
@@ -525,7 +551,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def sizes_for(args: argparse.Namespace) -> Sizes:
-    sizes = QUICK if args.quick else FULL
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     if args.rounds:
         sizes = dataclasses.replace(sizes, rounds=args.rounds)
     if args.data_mb:
