@@ -83,7 +83,9 @@ def _families(c: TestClient) -> dict[str, Callable[[dict[str, str]], Any]]:
         "multipart part (signed URL)": lambda h: c.put(
             part_url, content=b"part", headers={**h, "Authorization": ""}
         ),
-        "api/v1 POST": lambda h: c.post("/api/v1/workspaces", json={"name": f"ws{next(counter):03d}"}, headers=h),
+        "api/v1 POST": lambda h: c.post(
+            "/api/v1/workspaces", json={"name": f"ws{next(counter):03d}"}, headers=h
+        ),
         "api/v1 PATCH": lambda h: c.patch("/api/v1/workspaces/default", json={"description": "d"}, headers=h),
         "api/v1 PUT": lambda h: c.put(
             "/api/v1/workspaces/default/secrets/S1", json={"value": "v"}, headers=h
