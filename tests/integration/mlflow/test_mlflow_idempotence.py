@@ -24,8 +24,6 @@ import pytest
 
 from plugins.stratus_server import LiveServer, start_server
 
-pytest.importorskip("mlflow")
-
 RACERS = 12
 
 

@@ -14,8 +14,6 @@ import pytest
 
 from plugins.stratus_server import start_server, wait_ready
 
-pytest.importorskip("mlflow")
-
 WRITERS = 8
 METRICS = 1000
 WRITER = f"""
