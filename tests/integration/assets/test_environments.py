@@ -4,8 +4,11 @@ that cannot be built, and an environment derived from a logged MLflow model that
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,15 +47,40 @@ def demo_spec(name: str, package_index: PackageIndex, requirement: str = "stratu
     return Environment(name=name, python="3.11", pip=[f"--extra-index-url {index}", requirement])
 
 
+def _index_answer(url: str, userinfo: str | None) -> int:
+    request = urllib.request.Request(url)
+    if userinfo is not None:
+        request.add_header("Authorization", "Basic " + base64.b64encode(userinfo.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
 def test_build_with_index_credentials_from_the_vault(
     ml: MLClient, server: LiveServer, package_index: PackageIndex
 ) -> None:
+    # The index really enforces its password: its project page and its wheel refuse an anonymous request
+    # and wrong credentials (so a build that succeeds below must have sent the vault's value).
+    wheel = "/files/stratus_demo_pkg-0.1.0-py3-none-any.whl"
+    root = package_index.url.removesuffix("/simple")
+    before = len(package_index.requests)
+    for userinfo in (None, "stratus:wrong-password", f"other:{PASSWORD}"):
+        for path in ("/simple/stratus-demo-pkg/", wheel):
+            assert _index_answer(root + path, userinfo) == 401, (userinfo, path)
+    assert [ok for _, ok in package_index.requests[before:]] == [False] * 6, "the index saw other requests"
+    probes = len(package_index.requests)
+
     ml.secrets.set("INDEX_PASSWORD", PASSWORD)
     created = ml.environments.create_or_update(demo_spec("demo", package_index))
     assert created.status == "Registered" and not created.lock_available
     built = ml.environments.build("demo", created.version)
     assert built.status == "Succeeded" and built.lock_available and built.python_version.startswith("3.11")
-    assert any(ok for _, ok in package_index.requests), "the index never saw the vault's password"
+    # Every request the build made was authorised, and it fetched both the page and the wheel.
+    by_build = package_index.requests[probes:]
+    assert by_build and all(ok for _, ok in by_build), by_build
+    assert {"/simple/stratus-demo-pkg/", wheel} <= {path for path, _ in by_build}, by_build
     lock = ml.environments.lock("demo", created.version)
     assert "stratus-demo-pkg==0.1.0" in lock and "mlflow-skinny==" in lock and "--hash=sha256:" in lock
     log = "\n".join(ml.environments.build_log("demo", created.version))
