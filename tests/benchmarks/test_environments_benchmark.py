@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "environments.py"
 
 
+@pytest.mark.network  # the benchmark compares cold builds from PyPI with pip's, by design
 @pytest.mark.timeout(300)  # ~45 s: a real server, a uv build and a pip install, both from PyPI
 def test_quick_run_measures_every_figure_and_cleans_up(tmp_path: Path) -> None:
     results, scratch = tmp_path / "results.json", tmp_path / "scratch"
