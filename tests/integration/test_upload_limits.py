@@ -4,6 +4,8 @@ limit they succeed."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +37,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 def _files_holding_the_marker(home: Path) -> list[Path]:
     return [p for p in home.rglob("*") if p.is_file() and MARKER in p.read_bytes()]
+
+
+def _recorded(home: Path, pattern: str) -> list[tuple[str, int]]:
+    """Rows of the artifact index (size and sha256 of each stored object) whose path matches ``pattern``."""
+    with contextlib.closing(sqlite3.connect(f"file:{home / 'stratus.db'}?mode=ro", uri=True)) as db:
+        rows = db.execute(
+            "SELECT path, size FROM artifact_objects WHERE path LIKE ? ORDER BY path", (pattern,)
+        )
+        return [(str(path), int(size)) for path, size in rows]
 
 
 def _run_artifacts(server: LiveServer, headers: dict[str, str]) -> str:
@@ -75,6 +86,10 @@ def test_artifact_put_past_the_limit_is_413_and_stores_nothing(server: LiveServe
     # At the limit is allowed.
     assert put("exact.bin", b"e" * LIMIT).status_code == 200
     assert httpx.get(f"{base}/{folder}/exact.bin", headers=headers, timeout=30).content == b"e" * LIMIT
+    assert _recorded(server.home, f"{folder}/%") == [
+        (f"{folder}/exact.bin", LIMIT),
+        (f"{folder}/kept.bin", 5),
+    ]
 
 
 def test_sdk_data_upload_past_the_limit_is_413_and_registers_nothing(
@@ -90,6 +105,7 @@ def test_sdk_data_upload_past_the_limit_is_413_and_registers_nothing(
         with pytest.raises(NotFoundError):
             ml.data.get("too-big", version="1")
         assert _files_holding_the_marker(server.home) == []
+        assert _recorded(server.home, "LocalUpload/%/big.csv") == []
         # The same upload under the limit goes through, so the refusal above was the limit's.
         registered = ml.data.create_or_update(Data(name="fits", path=str(fits), type="uri_file"))
         assert registered.path.startswith("azureml://datastores/workspaceblobstore/paths/LocalUpload/")
