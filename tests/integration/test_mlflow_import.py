@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import mlflow
 import pytest
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
 from typer.testing import CliRunner
 
 from plugins.services import free_port
 from plugins.stratus_server import LiveServer, start_server
 from stratus.cli.main import app
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import ViewType  # noqa: E402
 
 STRATUS = str(Path(sys.executable).with_name("stratus"))
 MLFLOW = str(Path(sys.executable).with_name("mlflow"))

@@ -92,7 +92,6 @@ def test_non_loopback_host_needs_tls_or_insecure(tmp_path: Path) -> None:
 
 
 def test_tls(tmp_path: Path) -> None:
-    pytest.importorskip("cryptography")
     from datetime import UTC, datetime, timedelta
 
     from cryptography import x509

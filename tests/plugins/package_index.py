@@ -71,7 +71,8 @@ class _Handler(SimpleHTTPRequestHandler):
         self.index = index
         super().__init__(*args, **kwargs)
 
-    def do_GET(self) -> None:
+    def _authorised(self) -> bool:
+        """Records the request; a password-protected index answers 401 to any other credentials."""
         expected = None
         if self.index.password is not None:
             expected = "Basic " + base64.b64encode(f"stratus:{self.index.password}".encode()).decode()
@@ -81,8 +82,15 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="index"')
             self.end_headers()
-            return
-        super().do_GET()
+        return authorised
+
+    def do_GET(self) -> None:
+        if self._authorised():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._authorised():
+            super().do_HEAD()
 
     def log_message(self, format: str, *args: Any) -> None:
         return

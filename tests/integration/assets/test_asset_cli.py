@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from plugins.package_index import serve_index
 from plugins.services import AzuriteService
 from plugins.stratus_server import LiveServer, cli_invoker, start_server
 
@@ -27,9 +28,23 @@ def local_roots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, local_roots: Path) -> Iterator[LiveServer]:
+def local_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server's default index, so environment builds never reach PyPI: hand-written wheels named six
+    (what the YAML asks for) and mlflow-skinny (what every plan adds). A CLI test needs no more."""
+    for index in serve_index(tmp_path_factory.mktemp("index")):
+        index.publish("1.17.0", package="six")
+        index.publish("99.0.0", package="mlflow-skinny")
+        yield index.url
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, local_roots: Path, local_index: str
+) -> Iterator[LiveServer]:
     home = tmp_path_factory.mktemp("asset-cli") / "home"
-    live = start_server(home, env={"STRATUS_LOCAL_DATASTORE_ROOTS": str(local_roots)})
+    live = start_server(
+        home, env={"STRATUS_LOCAL_DATASTORE_ROOTS": str(local_roots), "UV_INDEX_URL": local_index}
+    )
     yield live
     live.stop()
 
@@ -223,7 +238,7 @@ def test_environment_build_stream_and_download(cli, tmp_path: Path) -> None:
     folder = Path(report["download_path"])
     downloaded = yaml.safe_load((folder / "environment.yml").read_text())
     assert downloaded["name"] == "six-env" and downloaded["pip"] == ["six"]
-    assert "six==" in (folder / "lock.txt").read_text()
+    assert "six==1.17.0" in (folder / "lock.txt").read_text()
 
     # The same spec from flags is a new environment with the same build (a cache hit).
     flags = as_json(cli("environment", "create", "-n", "six-flags", "--python", "3.11", "--pip", "six"))

@@ -1,17 +1,26 @@
 """Environments built by a real server with uv: index credentials from the key vault, builds shared and
-recorded, a recorded lock that keeps a second server from drifting, failures that name what failed, forms
-that cannot be built, and an environment derived from a logged MLflow model that loads it."""
+recorded, a recorded lock that keeps a second server from drifting, failures that name what failed, and forms
+that cannot be built.
+
+No build here reaches PyPI: the local index also holds a hand-written stand-in of mlflow-skinny (the
+package every plan adds), which uv finds there first, and each server's default index is a closed local
+port, so a lookup that fell through to a default index would fail the build instead of going out.
+(test_model_environment.py builds with the real mlflow.)"""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from plugins.package_index import PackageIndex
+from plugins.services import free_port
 from plugins.stratus_server import LiveServer, start_server
 from stratus import MLClient
 from stratus.entities.assets import BuildContext, Environment
@@ -19,6 +28,15 @@ from stratus.environments import EnvironmentBuildError, EnvironmentCache, docker
 from stratus.errors import InvalidInputError
 
 PASSWORD = "index-pass-7c1d"
+STAND_IN_MLFLOW = "99.0.0"
+NO_DEFAULT_INDEX = {"UV_INDEX_URL": f"http://127.0.0.1:{free_port()}/simple"}
+
+
+@pytest.fixture(scope="module")
+def package_index(package_index: PackageIndex) -> PackageIndex:
+    """The plugin's credentialed index, plus the stand-in mlflow-skinny."""
+    package_index.publish(STAND_IN_MLFLOW, package="mlflow-skinny")
+    return package_index
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +46,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(shared: Path) -> Iterator[LiveServer]:
-    live = start_server(shared / "home", env={"STRATUS_ENV_CACHE": str(shared / "cache-a")})
+    live = start_server(
+        shared / "home", env={"STRATUS_ENV_CACHE": str(shared / "cache-a"), **NO_DEFAULT_INDEX}
+    )
     yield live
     live.stop()
 
@@ -44,17 +64,43 @@ def demo_spec(name: str, package_index: PackageIndex, requirement: str = "stratu
     return Environment(name=name, python="3.11", pip=[f"--extra-index-url {index}", requirement])
 
 
+def _index_answer(url: str, userinfo: str | None) -> int:
+    request = urllib.request.Request(url)
+    if userinfo is not None:
+        request.add_header("Authorization", "Basic " + base64.b64encode(userinfo.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
 def test_build_with_index_credentials_from_the_vault(
     ml: MLClient, server: LiveServer, package_index: PackageIndex
 ) -> None:
+    # The index really enforces its password: its project page and its wheel refuse an anonymous request
+    # and wrong credentials (so a build that succeeds below must have sent the vault's value).
+    wheel = "/files/stratus_demo_pkg-0.1.0-py3-none-any.whl"
+    root = package_index.url.removesuffix("/simple")
+    before = len(package_index.requests)
+    for userinfo in (None, "stratus:wrong-password", f"other:{PASSWORD}"):
+        for path in ("/simple/stratus-demo-pkg/", wheel):
+            assert _index_answer(root + path, userinfo) == 401, (userinfo, path)
+    assert [ok for _, ok in package_index.requests[before:]] == [False] * 6, "the index saw other requests"
+    probes = len(package_index.requests)
+
     ml.secrets.set("INDEX_PASSWORD", PASSWORD)
     created = ml.environments.create_or_update(demo_spec("demo", package_index))
     assert created.status == "Registered" and not created.lock_available
     built = ml.environments.build("demo", created.version)
     assert built.status == "Succeeded" and built.lock_available and built.python_version.startswith("3.11")
-    assert any(ok for _, ok in package_index.requests), "the index never saw the vault's password"
+    # Every request the build made was authorised, and it fetched both the page and the wheel.
+    by_build = package_index.requests[probes:]
+    assert by_build and all(ok for _, ok in by_build), by_build
+    assert {"/simple/stratus-demo-pkg/", wheel} <= {path for path, _ in by_build}, by_build
     lock = ml.environments.lock("demo", created.version)
-    assert "stratus-demo-pkg==0.1.0" in lock and "mlflow-skinny==" in lock and "--hash=sha256:" in lock
+    assert "stratus-demo-pkg==0.1.0" in lock and f"mlflow-skinny=={STAND_IN_MLFLOW}" in lock
+    assert "--hash=sha256:" in lock
     log = "\n".join(ml.environments.build_log("demo", created.version))
     for text in (lock, log, json.dumps(built.as_dict())):
         assert PASSWORD not in text
@@ -97,7 +143,9 @@ def test_recorded_lock_keeps_a_second_server_from_drifting(
     tmp_path: Path, package_index: PackageIndex
 ) -> None:
     spec = demo_spec("pinned", package_index, "stratus-demo-pkg<1")
-    first_server = start_server(tmp_path / "home", env={"STRATUS_ENV_CACHE": str(tmp_path / "cache-a")})
+    first_server = start_server(
+        tmp_path / "home", env={"STRATUS_ENV_CACHE": str(tmp_path / "cache-a"), **NO_DEFAULT_INDEX}
+    )
     try:
         with MLClient(first_server.admin_token, endpoint=first_server.url, show_progress=False) as ml:
             ml.secrets.set("INDEX_PASSWORD", PASSWORD)
@@ -111,10 +159,18 @@ def test_recorded_lock_keeps_a_second_server_from_drifting(
     assert "stratus-demo-pkg==0.1.0" in freeze_a
     # Rebuilding from the recorded lock gives an identical freeze.
     assert (
-        cache_a.rebuild(first.spec_hash, tmp_path / "rebuilt", resolve_secret=lambda _: PASSWORD) == freeze_a
+        cache_a.rebuild(
+            first.spec_hash,
+            tmp_path / "rebuilt",
+            resolve_secret=lambda _: PASSWORD,
+            index_env=NO_DEFAULT_INDEX,
+        )
+        == freeze_a
     )
     # A second server on the same database with an empty cache installs the recorded lock, not 0.3.0.
-    second = start_server(tmp_path / "home", env={"STRATUS_ENV_CACHE": str(tmp_path / "cache-b")})
+    second = start_server(
+        tmp_path / "home", env={"STRATUS_ENV_CACHE": str(tmp_path / "cache-b"), **NO_DEFAULT_INDEX}
+    )
     try:
         with MLClient(second.admin_token, endpoint=second.url, show_progress=False) as other:
             assert other.environments.get("pinned", first.version).status == "Registered"
@@ -124,12 +180,20 @@ def test_recorded_lock_keeps_a_second_server_from_drifting(
     assert EnvironmentCache(tmp_path / "cache-b").get(first.spec_hash).freeze_text == freeze_a
 
 
-def test_failures_name_what_failed(server: LiveServer, tmp_path: Path) -> None:
-    second = start_server(tmp_path / "home", env={"STRATUS_ENV_CACHE": str(tmp_path / "cache")})
+def test_failures_name_what_failed(server: LiveServer, tmp_path: Path, package_index: PackageIndex) -> None:
+    second = start_server(
+        tmp_path / "home", env={"STRATUS_ENV_CACHE": str(tmp_path / "cache"), **NO_DEFAULT_INDEX}
+    )
     try:
         with MLClient(second.admin_token, endpoint=second.url, show_progress=False) as ml:
+            ml.secrets.set("INDEX_PASSWORD", PASSWORD)
+            only_index = package_index.url_with("stratus:${{secrets.INDEX_PASSWORD}}")
             missing = ml.environments.create_or_update(
-                Environment(name="missing", python="3.11", pip=["stratus-no-such-package-xyz==1"])
+                Environment(
+                    name="missing",
+                    python="3.11",
+                    pip=[f"--index-url {only_index}", "stratus-no-such-package-xyz==1"],
+                )
             )
             with pytest.raises(EnvironmentBuildError, match="stratus-no-such-package-xyz"):
                 ml.environments.build("missing", missing.version)

@@ -18,6 +18,9 @@ from stratus import MLClient
 from stratus.cli.main import app
 from stratus.environments import EnvironmentCache
 
+# The model's own requirements (mlflow, scikit-learn, numpy...) are what it builds: real ones, from PyPI.
+pytestmark = pytest.mark.network
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from plugins.package_index import serve_index
-from plugins.services import MotoS3Service
+from plugins.services import MotoS3Service, free_port
 from plugins.stratus_server import LiveServer, start_server
 from stratus import MLClient
 from stratus.cli.main import app
@@ -40,7 +40,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(workdir: Path) -> Iterator[LiveServer]:
-    live = start_server(workdir / "home", env={"STRATUS_ENV_CACHE": str(workdir / "envs")})
+    # The default index is a closed port: the build's packages all come from the canary's index (below).
+    closed = f"http://127.0.0.1:{free_port()}/simple"
+    live = start_server(
+        workdir / "home", env={"STRATUS_ENV_CACHE": str(workdir / "envs"), "UV_INDEX_URL": closed}
+    )
     yield live
     live.stop()
 
@@ -118,6 +122,7 @@ def test_canary_secret_never_leaks(
         outputs.append(json.dumps(data.as_dict()))
         for index in serve_index(workdir / "index", password=CANARY):
             index.publish("0.1.0")
+            index.publish("99.0.0", package="mlflow-skinny")  # a stand-in of what every plan adds: no PyPI
             ml.secrets.set("INDEX_PASSWORD", CANARY)
             spec = Environment(
                 name="canary-env",

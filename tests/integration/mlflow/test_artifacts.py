@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import mlflow
 import pytest
+from mlflow import MlflowClient
 
 from plugins.stratus_server import LiveServer, start_server
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
 
 
 @pytest.fixture(scope="module")

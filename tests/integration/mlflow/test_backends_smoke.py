@@ -12,8 +12,6 @@ import pytest
 from plugins.services import AzuriteService, MotoS3Service
 from plugins.stratus_server import start_server
 
-pytest.importorskip("mlflow")
-
 SCRIPT = """
 import os, tempfile, mlflow, numpy as np
 from mlflow import MlflowClient

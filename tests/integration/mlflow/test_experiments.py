@@ -9,13 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException, RestException
 
 from plugins.stratus_server import LiveServer, start_server
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import ViewType  # noqa: E402
-from mlflow.exceptions import MlflowException, RestException  # noqa: E402
 
 
 @pytest.fixture(scope="module")

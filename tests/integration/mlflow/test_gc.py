@@ -8,14 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from plugins.stratus_server import LiveServer, start_server
 from stratus.cli.main import app
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
 
 
 @pytest.fixture(scope="module")

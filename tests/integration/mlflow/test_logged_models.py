@@ -8,12 +8,11 @@ import sys
 from collections.abc import Iterator
 
 import httpx
+import mlflow
 import pytest
+from mlflow import MlflowClient
 
 from plugins.stratus_server import LiveServer, start_server
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -91,5 +90,13 @@ def test_logged_model_rules(server: LiveServer) -> None:
     assert httpx.request("DELETE", url, headers=headers).status_code == 200
     missing = httpx.get(url, headers=headers)
     assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
-    assert httpx.get(url, params={"allow_deleted": "true"}, headers=headers).status_code == 200
+    # What MLflow answers too: the deleted model under its id, its status unchanged by the delete.
+    deleted = httpx.get(url, params={"allow_deleted": "true"}, headers=headers)
+    assert deleted.status_code == 200, deleted.text
+    info = deleted.json()["model"]["info"]
+    assert (info["model_id"], info["name"], info["status"]) == (
+        created["model_id"],
+        "m1",
+        "LOGGED_MODEL_READY",
+    )
     assert httpx.post(f"{base}/search", json={"experiment_ids": ["0"]}, headers=headers).json() == {}

@@ -11,14 +11,12 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
+from mlflow import MlflowClient
+from mlflow.entities import LoggedModelStatus
 
 from plugins.stratus_server import LiveServer, start_server
-
-mlflow = pytest.importorskip("mlflow")
-pytest.importorskip("sklearn")
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import LoggedModelStatus  # noqa: E402
 
 AUTOLOG_SCRIPT = """
 import json, mlflow

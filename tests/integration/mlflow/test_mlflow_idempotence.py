@@ -24,8 +24,6 @@ import pytest
 
 from plugins.stratus_server import LiveServer, start_server
 
-pytest.importorskip("mlflow")
-
 RACERS = 12
 
 
@@ -125,10 +123,12 @@ def test_retried_run_writes_store_nothing_twice(api: Api) -> None:
     tags = [(t["key"], t["value"]) for t in run["data"]["tags"] if not t["key"].startswith("mlflow.")]
     assert sorted(tags) == [("stage", "dev"), ("team", "a")]
     assert (run["info"]["status"], run["info"]["end_time"]) == ("FINISHED", 1_700_000_000_500)
-    # Soft delete and restore are idempotent in MLflow too.
-    for path in ("/runs/delete", "/runs/restore"):
+    # Soft delete and restore are idempotent in MLflow too; the run ends in the stage the last call set.
+    for path, stage in (("/runs/delete", "deleted"), ("/runs/restore", "active")):
         first, retry = api.twice("POST", path, json={"run_id": run_id})
         assert (first.status_code, retry.status_code) == (200, 200), (path, retry.text)
+        info = api.ok("GET", "/runs/get", params={"run_id": run_id})["run"]["info"]
+        assert info["lifecycle_stage"] == stage, path
     # An artifact PUT overwrites: the retry leaves one object with the same bytes.
     url = f"{api.artifacts}/0/{run_id}/artifacts/retried.bin"
     first, retry = api.twice("PUT", url, content=b"\x00retried\xff")
@@ -140,9 +140,11 @@ def test_retried_run_writes_store_nothing_twice(api: Api) -> None:
 
 def test_retried_experiment_delete_and_restore_are_idempotent(api: Api) -> None:
     experiment_id = api.ok("POST", "/experiments/create", json={"name": "retried-delete"})["experiment_id"]
-    for path in ("/experiments/delete", "/experiments/restore"):
+    for path, stage in (("/experiments/delete", "deleted"), ("/experiments/restore", "active")):
         first, retry = api.twice("POST", path, json={"experiment_id": experiment_id})
         assert (first.status_code, retry.status_code) == (200, 200), (path, retry.text)
+        found = api.ok("GET", "/experiments/get", params={"experiment_id": experiment_id})["experiment"]
+        assert found["lifecycle_stage"] == stage, path
 
 
 def test_retried_registry_and_logged_model_updates_are_idempotent(api: Api) -> None:
@@ -208,9 +210,44 @@ def test_retried_deletes_succeed_where_mlflow_ignores_what_is_gone(api: Api) -> 
     assert failures == [], "\n".join(failures)
     model = api.ok("GET", "/registered-models/get", params={"name": "retried-deletes"})["registered_model"]
     assert (model["aliases"], model["tags"]) == ([], [])
+    version = api.ok("GET", "/model-versions/get", params={"name": "retried-deletes", "version": "1"})
+    assert version["model_version"].get("tags", []) == []
+    # As in MLflow, a deleted logged model is hidden from GET and search but still found with
+    # allow_deleted, under its id and with the status it had (deleting does not change the status).
+    gone = api("GET", f"/logged-models/{model_id}")
+    assert _error(gone) == (404, "RESOURCE_DOES_NOT_EXIST")
+    info = api.ok("GET", f"/logged-models/{model_id}", params={"allow_deleted": "true"})["model"]["info"]
+    assert (info["model_id"], info["status"]) == (model_id, "LOGGED_MODEL_PENDING")
+    listed = api.ok("POST", "/logged-models/search", json={"experiment_ids": ["0"]}).get("models", [])
+    assert model_id not in [m["info"]["model_id"] for m in listed]
     # What never existed is still an error, as in MLflow: the model itself must be there.
     missing = api("DELETE", "/registered-models/alias", json={"name": "no-such-model", "alias": "prod"})
     assert _error(missing) == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_retried_registered_model_delete_answers_what_mlflow_answers(api: Api) -> None:
+    """MLflow deletes registered models and versions for good, so its retry finds nothing: 404
+    ``RESOURCE_DOES_NOT_EXIST``. What counts is that the first call's delete happened: the versions and
+    the model are gone, and the name can be registered afresh."""
+    api.ok("POST", "/registered-models/create", json={"name": "retried-model-delete"})
+    run_id = api.new_run()
+    source = f"mlflow-artifacts:/0/{run_id}/artifacts/model"
+    for _ in range(2):
+        api.ok("POST", "/model-versions/create", json={"name": "retried-model-delete", "source": source})
+    version = {"name": "retried-model-delete", "version": "2"}
+    first, retry = api.twice("DELETE", "/model-versions/delete", json=version)
+    assert (first.status_code, _error(retry)) == (200, (404, "RESOURCE_DOES_NOT_EXIST")), retry.text
+    assert _error(api("GET", "/model-versions/get", params=version)) == (404, "RESOURCE_DOES_NOT_EXIST")
+    found = api.ok("GET", "/model-versions/search", params={"filter": "name = 'retried-model-delete'"})
+    assert [v["version"] for v in found["model_versions"]] == ["1"]
+
+    first, retry = api.twice("DELETE", "/registered-models/delete", json={"name": "retried-model-delete"})
+    assert (first.status_code, _error(retry)) == (200, (404, "RESOURCE_DOES_NOT_EXIST")), retry.text
+    missing = api("GET", "/registered-models/get", params={"name": "retried-model-delete"})
+    assert _error(missing) == (404, "RESOURCE_DOES_NOT_EXIST")
+    found = api.ok("GET", "/model-versions/search", params={"filter": "name = 'retried-model-delete'"})
+    assert found.get("model_versions", []) == []
+    api.ok("POST", "/registered-models/create", json={"name": "retried-model-delete"})
 
 
 def test_retried_creates_that_mlflow_duplicates_are_duplicated_here_too(api: Api) -> None:

@@ -18,13 +18,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from mlflow import MlflowClient
 
 from plugins.services import AzuriteService, MotoS3Service
 from plugins.stratus_server import LiveServer, start_server
 from stratus.artifacts import composite_digest
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
 
 MIB = 1 << 20
 FILE_SIZE = 12 * MIB + 12_345  # three 5 MiB parts, the last one short

@@ -12,8 +12,6 @@ import pytest
 
 from plugins.stratus_server import LiveServer, start_server
 
-pytest.importorskip("mlflow")
-
 SCRIPT = """
 import mlflow, numpy as np
 from mlflow import MlflowClient

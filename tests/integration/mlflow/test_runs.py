@@ -10,14 +10,13 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import mlflow
 import pytest
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.exceptions import MlflowException, RestException
 
 from plugins.stratus_server import LiveServer, start_server
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import Metric, Param, RunTag, ViewType  # noqa: E402
-from mlflow.exceptions import MlflowException, RestException  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import mlflow
 import pytest
+from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from plugins.stratus_server import LiveServer, start_server
 from stratus import MLClient, Model, load_model
 from stratus.cli.main import app
 from stratus.errors import ConflictError, InvalidInputError, NotFoundError
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
 
 WORKSPACE = "views-ws"
 

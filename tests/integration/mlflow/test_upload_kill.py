@@ -19,12 +19,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from mlflow import MlflowClient
 
 from plugins.services import MotoS3Service
 from plugins.stratus_server import LiveServer, start_server, wait_ready
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow import MlflowClient  # noqa: E402
 
 MIB = 1 << 20
 DECLARED = 64 * MIB  # what each in-flight upload announces

@@ -1,4 +1,6 @@
-"""Real uv builds: a wheel from a local PEP 503 index, mlflow-skinny from PyPI (uv's cache may be warm)."""
+"""Real uv builds. The ``built`` group installs a wheel from a local PEP 503 index and the real
+mlflow-skinny from PyPI (uv's cache may be warm), so it is marked ``network``; the other builds use only
+a local index holding a hand-written stand-in of mlflow-skinny, with the default index a closed port."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.package_index import MODULE, PACKAGE, write_wheel
+from plugins.package_index import MODULE, PACKAGE, serve_index, write_wheel
 from stratus.environments import (
     BuildPlan,
     BuiltEnvironment,
@@ -27,6 +29,7 @@ from stratus.environments import (
 from stratus.errors import InvalidInputError
 
 SECRET = "s3cr3t-Idx/Pass@word"
+STAND_IN_MLFLOW = "99.0.0"
 
 
 def _free_port() -> int:
@@ -72,6 +75,20 @@ def index_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def hermetic_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An index holding the demo package and a stand-in of mlflow-skinny (which every plan adds)."""
+    for index in serve_index(tmp_path_factory.mktemp("hermetic-index")):
+        index.publish("0.2.0")
+        index.publish(STAND_IN_MLFLOW, package="mlflow-skinny")
+        yield index.url
+
+
+def _closed_index() -> str:
+    """A default index that refuses connections: a build that looked anything up there would fail."""
+    return f"http://127.0.0.1:{_free_port()}/simple"
+
+
 def _secret_index(index_url: str) -> str:
     return index_url.replace("http://", "http://stratus:${{secrets.INDEX_PASSWORD}}@")
 
@@ -96,6 +113,7 @@ def built(cache: EnvironmentCache, index_url: str) -> tuple[BuiltEnvironment, li
     return cache.build(plan, resolve_secret=resolve, log=lines.append, index_env={}), lines, asked
 
 
+@pytest.mark.network
 def test_build_installs_the_plan_and_records_lock_and_freeze(
     built: tuple[BuiltEnvironment, list[str], list[str]], cache: EnvironmentCache
 ) -> None:
@@ -132,6 +150,7 @@ def test_build_installs_the_plan_and_records_lock_and_freeze(
     assert any("Installed" in line for line in log_lines)
 
 
+@pytest.mark.network
 def test_index_secret_is_never_written(built: tuple[BuiltEnvironment, list[str], list[str]]) -> None:
     env, lines, _ = built
     folder = env.log_path.parent
@@ -142,6 +161,7 @@ def test_index_secret_is_never_written(built: tuple[BuiltEnvironment, list[str],
     assert "${{secrets.INDEX_PASSWORD}}" in json.dumps(env.status.to_dict())  # the plan keeps the placeholder
 
 
+@pytest.mark.network
 def test_cache_hit_reads_the_recorded_build(
     built: tuple[BuiltEnvironment, list[str], list[str]], cache: EnvironmentCache
 ) -> None:
@@ -157,6 +177,7 @@ def test_cache_hit_reads_the_recorded_build(
     assert hit.hash == env.hash
 
 
+@pytest.mark.network
 def test_rebuild_from_the_lock_gives_an_identical_freeze(
     built: tuple[BuiltEnvironment, list[str], list[str]], cache: EnvironmentCache, tmp_path: Path
 ) -> None:
@@ -174,10 +195,11 @@ def test_rebuild_from_the_lock_gives_an_identical_freeze(
     assert run.stdout.strip() == "0.1.0"
 
 
-def test_concurrent_requests_for_one_spec_build_it_once(index_url: str, tmp_path: Path) -> None:
+def test_concurrent_requests_for_one_spec_build_it_once(hermetic_index: str, tmp_path: Path) -> None:
     """Two threads and another process ask at once; one builds, the others wait and get a cache hit.
     The index comes from PIP_EXTRA_INDEX_URL (mapped to uv's variable), not from the plan."""
     root = tmp_path / "envs"
+    indexes = {"PIP_INDEX_URL": _closed_index(), "PIP_EXTRA_INDEX_URL": hermetic_index}
     plan = plan_from_pip(None, [f"{PACKAGE}==0.2.0"])
     script = (
         "import json, sys\n"
@@ -191,14 +213,14 @@ def test_concurrent_requests_for_one_spec_build_it_once(index_url: str, tmp_path
         [sys.executable, "-c", script, str(root), json.dumps(plan.to_dict())],
         stdout=subprocess.PIPE,
         text=True,
-        env={**_environ(), "PIP_EXTRA_INDEX_URL": index_url},
+        env={**_environ(), **indexes},
     )
     results: list[BuiltEnvironment] = []
     errors: list[BaseException] = []
 
     def build() -> None:
         try:
-            results.append(EnvironmentCache(root).build(plan, index_env={"PIP_EXTRA_INDEX_URL": index_url}))
+            results.append(EnvironmentCache(root).build(plan, index_env=indexes))
         except BaseException as exc:
             errors.append(exc)
 
@@ -218,6 +240,7 @@ def test_concurrent_requests_for_one_spec_build_it_once(index_url: str, tmp_path
     assert log.count("$ uv pip compile") == 1
     assert log.count("$ uv pip sync") == 1
     assert f"{PACKAGE}==0.2.0" in results[0].freeze_text
+    assert f"mlflow-skinny=={STAND_IN_MLFLOW}" in results[0].freeze_text
 
 
 def _environ() -> dict[str, str]:
@@ -228,9 +251,9 @@ def _environ() -> dict[str, str]:
     }
 
 
-def test_failed_build_is_recorded_not_returned_and_retried(index_url: str, tmp_path: Path) -> None:
+def test_failed_build_is_recorded_not_returned_and_retried(hermetic_index: str, tmp_path: Path) -> None:
     cache = EnvironmentCache(tmp_path / "envs")
-    plan = plan_from_pip("3.11", ["stratus-no-such-package-xyz==1", f"--extra-index-url {index_url}"])
+    plan = plan_from_pip("3.11", ["stratus-no-such-package-xyz==1", f"--index-url {hermetic_index}"])
 
     with pytest.raises(EnvironmentBuildError) as caught:
         cache.build(plan)

@@ -60,6 +60,7 @@ def test_only_the_latest_label_exists() -> None:
         resolve_curated("azureml:AzureML-sklearn-1.5@stable")
 
 
+@pytest.mark.network  # the catalog's promise is about PyPI's wheels, so PyPI it must be
 @pytest.mark.parametrize("name", sorted(CURATED))
 def test_every_curated_environment_resolves_to_wheels(name: str) -> None:
     """A catalog entry must install without compiling anything on its pinned Python."""

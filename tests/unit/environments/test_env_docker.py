@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -39,11 +39,30 @@ def test_failing_docker_info_means_unavailable(tmp_path: Path, monkeypatch: pyte
     assert docker_available() is False
 
 
+# A docker stand-in that records its pid (exec keeps it) and then hangs, but would succeed if waited for.
+HANGING = 'echo $$ >> "$(dirname "$0")/pids"\nexec sleep 600\n'
+
+
+def _left_running(folder: Path) -> list[int]:
+    """The stand-in's processes still alive (it may have been killed before writing its pid)."""
+    pid_file = folder / "pids"
+    pids = [int(line) for line in pid_file.read_text().split()] if pid_file.exists() else []
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        alive.append(pid)
+    return alive
+
+
+@pytest.mark.timeout(60)  # without its timeout the call would wait for the 600 s sleep
 def test_hung_docker_info_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_docker(tmp_path / "bin", "exec sleep 30\n", monkeypatch)
-    started = time.monotonic()
+    _fake_docker(tmp_path / "bin", HANGING, monkeypatch)
+    # The stand-in exits 0 if waited for, so False means the call gave up; and it killed what it started.
     assert docker_available(timeout=0.5) is False
-    assert time.monotonic() - started < 5
+    assert _left_running(tmp_path / "bin") == []
 
 
 def test_failing_image_build_streams_its_output_and_raises(
@@ -61,12 +80,15 @@ def test_failing_image_build_streams_its_output_and_raises(
     assert lines == ["Step 1/2 : FROM python:3.11-slim", "no such image"]
 
 
+@pytest.mark.timeout(60)  # without its timeout the build would wait for the 600 s sleep
 def test_image_build_past_its_timeout_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_docker(tmp_path / "bin", 'echo "Step 1/2"\nexec sleep 30\n', monkeypatch)
-    started = time.monotonic()
-    with pytest.raises(EnvironmentBuildError, match="timed out"):
+    _fake_docker(tmp_path / "bin", 'echo "Step 1/2"\n' + HANGING, monkeypatch)
+    with pytest.raises(
+        EnvironmentBuildError, match=r"docker build of stratus/env:1 timed out after 0\.5s"
+    ) as caught:
         build_image(_context(tmp_path), "Dockerfile", "stratus/env:1", timeout=0.5)
-    assert time.monotonic() - started < 5
+    assert caught.value.field == "build"
+    assert _left_running(tmp_path / "bin") == []
 
 
 @pytest.mark.parametrize(

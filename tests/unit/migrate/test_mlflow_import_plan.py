@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-pytest.importorskip("mlflow")
 from mlflow.entities import Run, RunData, RunInfo, RunTag
 
 from stratus.migrate.mlflow_import import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -87,7 +87,6 @@ INVALID = [
 
 
 def _validate(name: str, text: str) -> None:
-    jsonschema: Any = pytest.importorskip("jsonschema")
     jsonschema.validate(yaml.safe_load(text), shipped_schema(name))
 
 
@@ -98,7 +97,6 @@ def test_schema_accepts_azure_style_yaml(name: str, text: str) -> None:
 
 @pytest.mark.parametrize(("name", "text"), INVALID)
 def test_schema_refuses_what_the_loader_refuses(name: str, text: str) -> None:
-    jsonschema: Any = pytest.importorskip("jsonschema")
     with pytest.raises(jsonschema.ValidationError):
         _validate(name, text)
 
