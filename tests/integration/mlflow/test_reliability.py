@@ -29,7 +29,8 @@ PROGRESS_DEADLINE = 180  # seconds to wait for a stage of the writers' progress 
 
 # argv: run id, writer count, progress file, stop file. Each thread writes batches of fresh steps until the
 # stop file exists, appending "<key> <started> <returned>" per acknowledged batch. A thread that fails
-# ends the whole process with its traceback, so the test sees it at once.
+# ends the whole process with its traceback, so the test sees it at once; a batch whose answer the kill cut
+# short is sent again (the one error the client's own retries leave to the caller).
 WRITER = f"""
 import os, sys, threading, time, traceback
 from mlflow import MlflowClient
@@ -45,7 +46,18 @@ def write(key):
         while not os.path.exists(stop):
             batch = [Metric(key, float(i), i, i) for i in range(step, step + {BATCH})]
             started = time.time()
-            client.log_batch(run_id, metrics=batch)
+            while True:
+                try:
+                    client.log_batch(run_id, metrics=batch)
+                    break
+                except Exception as exc:
+                    # A kill between the answer's headers and its body leaves the client an answer cut
+                    # short, which its retries do not cover (they end when an answer begins): the outcome
+                    # is unknown, so the batch goes again, as a careful script would; batches are
+                    # idempotent. Any other error fails the writer.
+                    if "Connection broken" not in str(exc) and "IncompleteRead" not in str(exc):
+                        raise
+                    print(f"{{key}}: answer cut short, sending the batch again", file=sys.stderr, flush=True)
             returned = time.time()
             with lock:
                 out.write(f"{{key}} {{started}} {{returned}}\\n")
