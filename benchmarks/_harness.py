@@ -166,6 +166,7 @@ class Server:
     startup_s: float = 0.0  # spawn until the first real API request is answered
     probe_s: float = 0.0  # spawn until the readiness or health route answers
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    stop_grace: float = 20.0  # seconds between SIGTERM and SIGKILL
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -177,7 +178,7 @@ class Server:
             return ""
 
     def stop(self) -> None:
-        stop_tree(self.process)
+        stop_tree(self.process, self.stop_grace)
         for cleanup in self.cleanups:
             cleanup()
 

@@ -48,6 +48,8 @@ class Sizes:
 
 FULL = Sizes(1000, 20, 20, 1000, 8, 250, 10_000, 1000, 100_000_000, 3)
 QUICK = Sizes(30, 3, 2, 1000, 2, 8, 300, 100, 4_000_000, 1)
+# The smoke test's: every section and check at the least size that still pages (3 pages of (d)).
+SMOKE = Sizes(10, 2, 2, 100, 2, 3, 60, 20, 1_000_000, 1)
 
 
 def _env_for(server: Server) -> dict[str, str | None]:

@@ -23,6 +23,7 @@ Targets are reported, never asserted.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -57,6 +58,7 @@ from _harness import (
 from _workloads import (
     FULL,
     QUICK,
+    SMOKE,
     Bench,
     Result,
     Sizes,
@@ -263,14 +265,15 @@ def run_sections(
     return out, errors
 
 
-def _server_facts(server: Server) -> dict[str, Any]:
+def _server_facts(server: Server, smoke: bool = False) -> dict[str, Any]:
     facts: dict[str, Any] = {"startup_s": server.startup_s, "probe_s": server.probe_s}
     if server.kind != "ceiling":
         progress(
             f"  {server.kind}: answered /ready or /health after {server.probe_s:.1f}s, API after "
             f"{server.startup_s:.1f}s; waiting for memory to settle"
         )
-        facts["idle"] = idle_memory(server.process.pid).as_dict()
+        settle = {"least": 0.5, "steady_for": 1.0, "most": 3.0} if smoke else {}
+        facts["idle"] = idle_memory(server.process.pid, **settle).as_dict()
         progress(
             f"  {server.kind}: idle {facts['idle']['rss_mb']:.0f} MB RSS in {facts['idle']['processes']} "
             "process(es)"
@@ -292,16 +295,27 @@ def run_backend(
     postgres = backend == "postgresql"
     with contextlib.ExitStack() as stack:
         stratus_db = stack.enter_context(fresh_database(args.postgres_url, "stratus")) if postgres else None
-        progress(f"{backend}: starting Stratus" + (f" on {stratus_db}" if stratus_db else ""))
-        stratus = stack.enter_context(running(start_stratus(folder / "stratus", stratus_db)))
-        servers = {"stratus": _server_facts(stratus)}
         if postgres:
             mlflow_db = stack.enter_context(fresh_database(args.postgres_url, "mlflow"))
         else:
             mlflow_db = f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}"
+        progress(f"{backend}: starting Stratus" + (f" on {stratus_db}" if stratus_db else ""))
         progress(f"{backend}: starting mlflow server --workers 1 on {mlflow_db}")
-        mlflow = stack.enter_context(running(start_mlflow(folder / "mlflow", mlflow_db)))
-        servers["mlflow"] = _server_facts(mlflow)
+        starters = (
+            lambda: start_stratus(folder / "stratus", stratus_db),
+            lambda: start_mlflow(folder / "mlflow", mlflow_db),
+        )
+        # The smoke run starts both at once (their start-up figures then share the machine); measured runs
+        # start one after the other.
+        if args.smoke:
+            stratus, mlflow = start_together(*starters)
+            for server in (stratus, mlflow):
+                server.stop_grace = 2.0  # nothing is measured at the stop: no graceful wind-down
+                stack.enter_context(running(server))
+        else:
+            stratus = stack.enter_context(running(starters[0]()))
+            mlflow = stack.enter_context(running(starters[1]()))
+        servers = {"stratus": _server_facts(stratus, args.smoke), "mlflow": _server_facts(mlflow, args.smoke)}
         benches = {"stratus": Bench(stratus), "mlflow": Bench(mlflow)}
         if ceiling is not None:
             benches["ceiling"] = Bench(ceiling)
@@ -325,6 +339,19 @@ def run_backend(
             result["servers"]["mlflow_default_workers"] = _server_facts(default)
     result["load_average_after"] = load_average()
     return result
+
+
+def start_together(*starters: Callable[[], Server]) -> list[Server]:
+    """Servers started at the same time; when one fails to start, the others are stopped."""
+    with concurrent.futures.ThreadPoolExecutor(len(starters)) as pool:
+        futures = [pool.submit(start) for start in starters]
+    started = [f.result() for f in futures if f.exception() is None]
+    failures = [f.exception() for f in futures if f.exception() is not None]
+    if failures:
+        for server in started:
+            server.stop()
+        raise failures[0]
+    return started
 
 
 # --- reporting ------------------------------------------------------------------------------------------
@@ -447,7 +474,13 @@ def table(backend: str, result: dict[str, Any], sizes: Sizes) -> Table:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small sizes, one round (the smoke test)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one round")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the smoke test's run: least sizes, servers started together, memory read after 1 s of calm, "
+        "no MLflow at its default worker count (checks every step; its figures compare nothing)",
+    )
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
     parser.add_argument("--only", default=",".join(SECTIONS), help="sections to run, e.g. a,b,f")
     parser.add_argument("--rounds", type=int, help="rounds per figure (default 3, --quick 1)")
@@ -467,6 +500,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, databases)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.mlflow_default_workers = False
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
     for name, given, allowed in (
@@ -479,7 +514,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def sizes_for(args: argparse.Namespace) -> Sizes:
-    sizes = QUICK if args.quick else FULL
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     changes: dict[str, int] = {}
     if args.rounds:
         changes["rounds"] = args.rounds

@@ -1,5 +1,6 @@
-"""benchmarks/tracking.py end to end at --quick sizes on SQLite: every figure for both servers and the
-ceiling, and the checks the benchmark makes along the way (structure and correctness, never speed)."""
+"""benchmarks/tracking.py end to end with --smoke on SQLite (least sizes, servers started together): every
+figure for both servers and the ceiling, and the checks the benchmark makes along the way (structure and
+correctness, never speed)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ SCRIPT = ROOT / "benchmarks" / "tracking.py"
 
 
 @pytest.mark.timeout(900)  # two real servers; `mlflow server` alone takes ~40 s to start on a busy machine
-def test_quick_run_reports_every_figure_for_both_servers_and_the_ceiling(tmp_path: Path) -> None:
+def test_smoke_run_reports_every_figure_for_both_servers_and_the_ceiling(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
-    command = [sys.executable, str(SCRIPT), "--quick", "--backends", "sqlite", "--no-mlflow-default-workers"]
+    command = [sys.executable, str(SCRIPT), "--smoke", "--backends", "sqlite"]
     done = subprocess.run(
         [*command, "--json", str(results)], cwd=tmp_path, capture_output=True, text=True, timeout=880
     )
