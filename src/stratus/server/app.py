@@ -18,6 +18,7 @@ from stratus.server.routers.mlflow import runs as mlflow_runs
 from stratus.server.routers.mlflow import server_info as mlflow_server_info
 from stratus.server.routers.mlflow.artifacts import is_artifact_upload_path
 from stratus.server.routers.mlflow.artifacts import router as mlflow_artifacts_router
+from stratus.server.routing import memoize_routes
 from stratus.server.state import ServerState
 
 ANONYMOUS_MOUNTS = ("/docs/assets",)
@@ -65,6 +66,7 @@ def create_app(state: ServerState) -> FastAPI:
         allowed_hosts=state.settings.allowed_host_set(),
         origins=state.origins,
     )
+    memoize_routes(app)
     return app
 
 
