@@ -404,7 +404,9 @@ class _Importer:
     # -- experiments ---------------------------------------------------------------------------------
 
     def _experiments(self) -> list[Experiment]:
-        experiments = list(self.src.pages(self.src.client.search_experiments, view_type=self.view))
+        experiments: list[Experiment] = list(
+            self.src.pages(self.src.client.search_experiments, view_type=self.view)
+        )
         for experiment in experiments:
             target_id = self._target_experiment(experiment)
             self.experiment_ids[experiment.experiment_id] = target_id
@@ -422,7 +424,7 @@ class _Importer:
         existing = self.dst.call(self.dst.client.get_experiment_by_name, experiment.name)
         if existing is None:
             self.summary.experiments_created += 1
-            return self.dst.call(
+            created: str = self.dst.call(
                 self.dst.client.create_experiment,
                 experiment.name,
                 tags={
@@ -430,6 +432,7 @@ class _Importer:
                     SOURCE_EXPERIMENT_TAG: experiment.experiment_id,
                 },
             )
+            return created
         if existing.lifecycle_stage == "deleted":  # it must be active to take runs
             self.dst.call(self.dst.client.restore_experiment, existing.experiment_id)
             if experiment.lifecycle_stage != "deleted":
@@ -440,10 +443,12 @@ class _Importer:
 
     def _index_target(self, experiment_id: str) -> None:
         """What an earlier attempt already wrote to this target experiment."""
+        run: Run
         for run in self.dst.pages(self.dst.client.search_runs, [experiment_id], run_view_type=ViewType.ALL):
             source_id = run.data.tags.get(SOURCE_RUN_TAG)
             if source_id:
                 self.target_runs.setdefault(source_id, []).append(run)
+        model: LoggedModel
         for model in self.dst.pages(self.dst.client.search_logged_models, [experiment_id]):
             key = model.tags.get(SOURCE_MODEL_TAG) or model.tags.get(SOURCE_MODEL_VERSION_TAG)
             if key and (key not in self.target_models or model.tags.get(COMPLETE_TAG) == "true"):
@@ -466,6 +471,7 @@ class _Importer:
 
     def _source_runs(self, experiments: Sequence[Experiment]) -> list[Run]:
         runs: list[Run] = []
+        model: LoggedModel
         for experiment in experiments:
             ids = [experiment.experiment_id]
             runs.extend(self.src.pages(self.src.client.search_runs, ids, run_view_type=self.view))
@@ -660,7 +666,7 @@ class _Importer:
         if existing is not None and existing.tags.get(COMPLETE_TAG) == "true":
             self.model_ids[model.model_id] = existing.model_id
             self.summary.logged_models_skipped += 1
-            return existing.model_id
+            return str(existing.model_id)
         tags = {
             k: v for k, v in model.tags.items() if not k.startswith(TAG_PREFIX) and k != MODEL_VERSIONS_TAG
         }
@@ -689,7 +695,7 @@ class _Importer:
         )
         self._finalize(target.model_id, model.status)
         self.summary.logged_models += 1
-        return target.model_id
+        return str(target.model_id)
 
     def _finalize(self, model_id: str, status: LoggedModelStatus | None) -> None:
         if status in (LoggedModelStatus.READY, LoggedModelStatus.FAILED):
