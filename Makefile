@@ -18,10 +18,11 @@ export UV_PROJECT_ENVIRONMENT := .venv
 run: install
 	@exec .venv/bin/stratus server start
 
-# Test files run in parallel, each file's tests on one worker (module fixtures start servers once).
+# Test files run in parallel, each file's tests on one worker (module fixtures start servers once), in
+# collection order: tests/conftest.py puts the slowest files first.
 TEST_WORKERS ?= 3
 test: install-dev services
-	@.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # --inexact: `make run` and `make test` may run at once; neither removes what the other installed.
 install: $(UV_STAMP)

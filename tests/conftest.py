@@ -149,6 +149,41 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Files that take a minute or more of one worker (servers, environment builds, mypy, benchmarks). With
+# `--dist loadfile --no-loadscope-reorder` (the Makefile's) files go to workers in collection order:
+# these first, so they run beside the many short files instead of trailing the run on one worker.
+SLOW_FILES_FIRST = (
+    "tests/benchmarks/test_tracking_benchmark.py",
+    "tests/integration/test_mlflow_import.py",
+    "tests/integration/test_openapi_fuzz.py",
+    "tests/integration/assets/test_model_environment.py",
+    "tests/test_quality.py",
+    "tests/integration/assets/test_environments.py",
+    "tests/benchmarks/test_environments_benchmark.py",
+    "tests/integration/mlflow/test_backends_smoke.py",
+    "tests/integration/mlflow/test_upload_kill.py",
+    "tests/integration/mlflow/test_stratus_views.py",
+    "tests/conformance/test_artifact_store.py",
+    "tests/integration/mlflow/test_reliability.py",
+    "tests/integration/mlflow/test_registry.py",
+    "tests/integration/mlflow/test_mlflow_autolog.py",
+)
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOW_FILES_FIRST)}
+
+    def order(item: pytest.Item) -> int:
+        try:
+            name = item.path.relative_to(_ROOT).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=order)  # stable: the rest keep their order
+
+
 _skipped: list[str] = []
 
 
