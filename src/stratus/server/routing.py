@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Paths with names, versions and artifact paths in them are many; the logging and search routes few.
 MEMO_SIZE = 2048
-Key = tuple[str, str, str, str]
+Key = tuple[str, str, str]  # method, root path, path (HTTP only)
 
 
 class RouteMemo:
@@ -36,21 +36,23 @@ class RouteMemo:
         self.dispatch: ASGIApp = router.app
         self.size = size
         self.routes: OrderedDict[Key, APIRoute] = OrderedDict()
+        # Form limits set on the router make it write them into each scope: then it always dispatches.
+        self.enabled = not getattr(router, "form_limits", None)
 
     def _plain(self, scope: Scope) -> bool:
         """True when the router would only match and handle (see the module docstring)."""
         return (
-            scope["type"] == "http"
+            self.enabled
+            and scope["type"] == "http"
             and "fastapi.telemetry" not in scope
             and "fastapi" not in scope
-            and not getattr(self.router, "form_limits", None)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._plain(scope):
             await self.dispatch(scope, receive, send)
             return
-        key = (scope["method"], scope.get("root_path", ""), scope["path"], scope["type"])
+        key = (scope["method"], scope.get("root_path", ""), scope["path"])
         route = self.routes.get(key)
         if route is not None:
             match, child_scope = route.matches(scope)
@@ -68,9 +70,7 @@ class RouteMemo:
         route = scope.get("route")
         if not isinstance(route, APIRoute):
             return
-        probe = {**scope, "path_params": {}}
-        probe.pop("route", None)
-        if route.matches(probe)[0] is not Match.FULL:
+        if route.matches(scope)[0] is not Match.FULL:  # the match reads only type, method and path
             return
         self.routes[key] = route
         if len(self.routes) > self.size:

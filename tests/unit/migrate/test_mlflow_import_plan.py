@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mlflow.entities import Run, RunData, RunInfo, RunTag
 
-from stratus.migrate.mlflow_import import (
+from stratus.migrate.mlflow_plan import (
     chunks,
     copied_run_tags,
     filter_quote,

@@ -43,7 +43,7 @@ def memo_of(app: FastAPI) -> RouteMemo:
 
 
 def remembered(app: FastAPI, method: str, path: str) -> APIRoute | None:
-    return memo_of(app).routes.get((method, "", path, "http"))
+    return memo_of(app).routes.get((method, "", path))
 
 
 Served = tuple[TestClient, FastAPI, str]
