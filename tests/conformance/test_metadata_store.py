@@ -272,6 +272,50 @@ def test_concurrent_metric_writers_lose_nothing(store: SqlMetadataStore) -> None
         assert len(store.runs.metric_history(ws.id, run_id, f"w{index}", limit=1000, offset=0)) == 250
 
 
+def test_writes_without_waiting_never_wait_for_another_writer(store: SqlMetadataStore) -> None:
+    """SQLite promises writes that never wait (the server's event loop makes them); held up by another
+    writer, such a write raises WouldWaitError having written nothing, and succeeds once the lock is gone.
+    PostgreSQL promises nothing, and its writes inside the block are ordinary ones."""
+    from stratus.store.metadata import WouldWaitError
+    from stratus.store.tracking import MetricPoint
+
+    ws, run_id = _run(store)
+    point = MetricPoint("loss", 1.0, 1, 0)
+    with store.without_waiting() as never_waits:
+        assert never_waits is (store.engine.dialect.name == "sqlite")
+        store.runs.log(ws.id, run_id, metrics=[point], params={"p": "1"}, tags={"t": "x"})
+    assert store.runs.get(ws.id, run_id).metrics["loss"].value == 1.0
+    if store.engine.dialect.name != "sqlite":
+        return
+    with store.engine.connect() as other:
+        other.exec_driver_sql("BEGIN IMMEDIATE")  # another writer holds the write lock
+        with store.without_waiting(), pytest.raises(WouldWaitError):
+            store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 2.0, 2, 1)])
+        other.exec_driver_sql("ROLLBACK")
+    record = store.runs.get(ws.id, run_id)
+    assert record.metrics["loss"].step == 0, "the refused write left nothing behind"
+    with store.without_waiting():
+        store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 2.0, 2, 1)])
+    assert store.runs.get(ws.id, run_id).metrics["loss"].step == 1
+    store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 3.0, 3, 2)])  # outside: waits as before
+    assert len(store.runs.metric_history(ws.id, run_id, "loss", limit=10, offset=0)) == 3
+
+
+def test_driver_level_writes_raise_sqlalchemy_errors(store: SqlMetadataStore) -> None:
+    """The log path runs on the driver's cursor; its errors still reach callers (and the server's 503
+    handler for a lost database) as SQLAlchemy's, with the driver's error inside."""
+    from stratus.store.sql.runlog import driver_cursor
+
+    with (
+        store.engine.connect() as connection,
+        pytest.raises(DBAPIError) as raised,
+        driver_cursor(connection) as cursor,
+    ):
+        cursor.execute("SELECT x FROM no_such_table")
+    assert isinstance(raised.value.orig, store.engine.dialect.loaded_dbapi.Error)
+    assert "no_such_table" in str(raised.value)
+
+
 def test_concurrent_writers_of_the_same_keys(store: SqlMetadataStore) -> None:
     """Retries racing their originals: same metric key, same param, same tag, all at once."""
     from stratus.store.tracking import MetricPoint

@@ -7,6 +7,8 @@ API entities. Every implementation passes the behavioural tests in ``tests/confo
 from __future__ import annotations
 
 import abc
+import contextlib
+from collections.abc import Iterator
 
 from stratus.store.access import AuditStore, RoleAssignmentStore, TokenStore, UserStore, WorkspaceStore
 from stratus.store.artifacts import ArtifactIndexStore
@@ -14,6 +16,11 @@ from stratus.store.assets import AssetStore, DatastoreStore
 from stratus.store.registry import RegistryStore
 from stratus.store.tracking import ExperimentStore, LoggedModelStore, RunStore
 from stratus.store.vault import SecretStore
+
+
+class WouldWaitError(Exception):
+    """A write begun ``without_waiting`` found the database busy; nothing was written: run it again where
+    waiting is allowed (a worker thread)."""
 
 
 class SettingsStore(abc.ABC):
@@ -57,3 +64,13 @@ class MetadataStore(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    @contextlib.contextmanager
+    def without_waiting(self) -> Iterator[bool]:
+        """Within it, this thread's store calls never wait: for a lock held by another writer, or for I/O
+        slower than a local file. Yields whether the store can promise that; if it yields True, a call
+        that would have waited raises ``WouldWaitError`` instead, having written nothing. The server uses
+        it to write short tracking logs on its event loop, where a hop to a worker thread would cost more
+        than the write (``stratus.server.routers._common.call_short_write``). The default promises nothing.
+        """
+        yield False

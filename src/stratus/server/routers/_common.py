@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from stratus.server.authz import SecuredRoute, current_caller, server_state
 from stratus.server.services.context import Caller
 from stratus.server.state import ServerState
+from stratus.store.metadata import WouldWaitError
 from stratus.store.paging import Page
 
 T = TypeVar("T")
@@ -27,6 +28,19 @@ def secured_router(**kwargs: Any) -> APIRouter:
 async def call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     """Services are synchronous (SQLAlchemy sessions); keep them off the event loop."""
     return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def call_short_write(state: ServerState, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """A short, bounded write (the tracking logs): on the event loop when the store promises it will
+    not wait (SQLite: a fraction of a millisecond), since the hop to a worker thread and back cost more
+    than the write itself; else, or when the database turned out busy, in a worker thread as ``call``."""
+    with state.store.without_waiting() as never_waits:
+        if never_waits:
+            try:
+                return fn(*args, **kwargs)
+            except WouldWaitError:
+                pass  # nothing was written: wait for the other writer in a worker thread
+    return await call(fn, *args, **kwargs)
 
 
 def base_url(request: Request) -> str:

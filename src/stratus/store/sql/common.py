@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -10,38 +11,41 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import Select
+from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from stratus.errors import BadRequestError
+from stratus.store.metadata import WouldWaitError
 from stratus.store.paging import Page
 
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
 
 
-def dialect_insert(session: Session, table: Any) -> Any:
+def dialect_insert(bind: Session | Connection, table: Any) -> Any:
     """INSERT with ON CONFLICT, which SQLite and PostgreSQL both have: writes racing on one key (a retry
     and its original, say) resolve in the database instead of failing on the primary key."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    module = postgresql if name == "postgresql" else sqlite
     return module.insert(getattr(table, "__table__", table))
 
 
-def execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+def execute_many(bind: Session | Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
     """One Core statement for many rows (the driver's executemany): compiled once and cached, unlike a
     multi-row VALUES whose SQL changes with the row count, and without the ORM's bulk machinery."""
     if rows:
-        session.connection().execute(statement, rows)
+        (bind.connection() if isinstance(bind, Session) else bind).execute(statement, rows)
 
 
-def upsert(session: Session, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
+def upsert(bind: Session | Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert ``rows``, or overwrite the other columns of rows whose ``keys`` already exist."""
     if not rows:
         return
-    insert = dialect_insert(session, table)
+    insert = dialect_insert(bind, table)
     changed = {name: insert.excluded[name] for name in rows[0] if name not in keys}
-    execute_many(session, insert.on_conflict_do_update(index_elements=list(keys), set_=changed), rows)
+    execute_many(bind, insert.on_conflict_do_update(index_elements=list(keys), set_=changed), rows)
 
 
 def utc_now() -> datetime:
@@ -67,14 +71,65 @@ def decode_page_token(token: str) -> str | int:
     return key
 
 
+# Set by ``SqlMetadataStore.without_waiting`` for the calls inside it: its sessions -> the sessions of
+# its connection that never waits. Keyed by the store's sessions, so another store in the process is
+# never affected.
+NO_WAIT_SESSIONS: contextvars.ContextVar[dict[sessionmaker[Session], sessionmaker[Session]] | None] = (
+    contextvars.ContextVar("stratus_no_wait_sessions", default=None)
+)
+
+
+def _database_busy(error: OperationalError) -> bool:
+    """SQLite's SQLITE_BUSY / SQLITE_LOCKED, as the sqlite3 module words them."""
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def _engine_of(sessions: sessionmaker[Session]) -> Engine:
+    engine: Engine = sessions.kw["bind"]
+    return engine
+
+
+@contextmanager
+def _busy_would_wait() -> Iterator[None]:
+    """In a no-wait transaction: the database busy with another writer -> ``WouldWaitError``."""
+    try:
+        yield
+    except OperationalError as error:
+        if _database_busy(error):  # rolled back: nothing written
+            raise WouldWaitError("the database is busy with another writer") from error
+        raise
+
+
 class SqlDomain:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
+    def _no_wait_sessions(self) -> sessionmaker[Session] | None:
+        no_wait = NO_WAIT_SESSIONS.get()
+        return no_wait.get(self._sessions) if no_wait else None
+
     @contextmanager
     def _tx(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        """A Session in a transaction, committed on leaving."""
+        sessions = self._no_wait_sessions()
+        if sessions is None:
+            with self._sessions.begin() as session:
+                yield session
+            return
+        with _busy_would_wait(), sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """A Core Connection in a transaction, committed on leaving: for hot paths without ORM objects."""
+        sessions = self._no_wait_sessions()
+        if sessions is None:
+            with _engine_of(self._sessions).begin() as connection:
+                yield connection
+            return
+        with _busy_would_wait(), _engine_of(sessions).begin() as connection:
+            yield connection
 
     def _page(
         self,

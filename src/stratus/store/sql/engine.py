@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,18 +30,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
+        return _sqlite_engine(url, busy_timeout_ms=30_000)
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -54,6 +43,35 @@ def make_engine(url: str) -> Engine:
         f"STRATUS_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; "
         "use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
     )
+
+
+def _sqlite_engine(url: str, *, busy_timeout_ms: int, **kwargs: Any) -> Engine:
+    engine = create_engine(
+        url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False}, **kwargs
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return engine
+
+
+def make_no_wait_engine(engine: Engine) -> Engine | None:
+    """For a SQLite file: one connection that never waits for another writer (busy timeout 0), for the
+    event loop's short writes (``MetadataStore.without_waiting``). In WAL mode with synchronous=NORMAL
+    a commit writes the log file without an fsync, so such a write takes a fraction of a millisecond.
+    None for other databases: their writes wait on the network."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    # One connection, used by one thread (the event loop's) one call at a time: no pool to wait on.
+    return _sqlite_engine(url.render_as_string(hide_password=False), busy_timeout_ms=0, poolclass=StaticPool)
 
 
 def alembic_config(engine: Engine) -> Config:

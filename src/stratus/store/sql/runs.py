@@ -9,15 +9,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Table,
     and_,
     bindparam,
     delete,
     exists,
     func,
-    or_,
     select,
-    text,
     true,
     update,
 )
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.store.sql.common import SqlDomain, dialect_insert, execute_many, upsert
+from stratus.store.sql.runlog import run_stage, write_points
 from stratus.store.sql.tables import (
     DatasetRow,
     ExperimentRow,
@@ -75,9 +75,6 @@ def _bad(message: str, field: str = "filter") -> BadRequestError:
 
 
 _RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-_RUN_STAGE = select(_RUNS.c.lifecycle_stage).where(
-    _RUNS.c.run_id == bindparam("run"), _RUNS.c.workspace_id == bindparam("workspace")
-)
 _RENAME_RUN = update(_RUNS).where(_RUNS.c.run_id == bindparam("run")).values(name=bindparam("name"))
 
 
@@ -263,9 +260,9 @@ class SqlRunStore(SqlDomain, RunStore):
             return self._record(session, row)
 
     @staticmethod
-    def _upsert_tags(session: Session, run_id: str, tags: dict[str, str]) -> None:
+    def _upsert_tags(bind: Session | Connection, run_id: str, tags: dict[str, str]) -> None:
         rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-        upsert(session, RunTagRow, rows, ("run_id", "key"))
+        upsert(bind, RunTagRow, rows, ("run_id", "key"))
 
     def log(
         self,
@@ -279,53 +276,22 @@ class SqlRunStore(SqlDomain, RunStore):
         # The hot path of tracking: Core statements compiled once, no ORM objects, no row lock. Writers
         # to one run no longer queue on its row; rows are written in key order instead, so two batches
         # touching the same keys take their locks in the same order and cannot deadlock each other.
-        with self._tx() as session:
-            connection = session.connection()
-            stage = connection.execute(_RUN_STAGE, {"run": run_id, "workspace": workspace_id}).scalar()
+        with self._connect() as connection:
+            stage = run_stage(connection, workspace_id, run_id)
             if stage is None:
                 raise _run_not_found(run_id)
             if stage != "active":
                 raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
             if params:
-                rows = [{"run_id": run_id, "key": k, "value": v} for k, v in sorted(params.items())]
-                execute_many(session, dialect_insert(session, ParamRow).on_conflict_do_nothing(), rows)
-                stored_params = session.execute(
-                    select(ParamRow.key, ParamRow.value).where(
-                        ParamRow.run_id == run_id, ParamRow.key.in_(list(params))
-                    )
-                )
-                for key, existing in stored_params:
-                    if existing != params[key]:
-                        raise _bad(
-                            f"param {key!r} was already logged as {existing!r}; params cannot change "
-                            f"(tried {params[key]!r})",
-                            "params",
-                        )
+                _insert_params(connection, run_id, params)
             if tags:
-                self._upsert_tags(session, run_id, dict(sorted(tags.items())))
+                self._upsert_tags(connection, run_id, dict(sorted(tags.items())))
                 if "mlflow.runName" in tags:
                     connection.execute(_RENAME_RUN, {"run": run_id, "name": tags["mlflow.runName"]})
             if metrics:
                 stored = [{**_stored(point), "run_id": run_id} for point in metrics]
                 stored.sort(key=lambda p: (p["key"], p["step"], p["timestamp"], p["value"], p["is_nan"]))
-                _insert_points(session, run_id, stored)
-                self._update_latest(session, stored)
-
-    @staticmethod
-    def _update_latest(session: Session, stored: list[dict[str, Any]]) -> None:
-        best: dict[str, dict[str, Any]] = {}
-        for point in stored:
-            current = best.get(point["key"])
-            rank = (point["step"], point["timestamp"], -math.inf if point["is_nan"] else point["value"])
-            if current is None or rank > (
-                current["step"],
-                current["timestamp"],
-                -math.inf if current["is_nan"] else current["value"],
-            ):
-                best[point["key"]] = point
-        columns = ("run_id", "key", "value", "is_nan", "timestamp", "step")
-        rows = [{k: best[key][k] for k in columns} for key in sorted(best)]
-        execute_many(session, _latest_upsert(session), rows)
+                write_points(connection, run_id, stored)
 
     def log_inputs(
         self,
@@ -505,64 +471,20 @@ class SqlRunStore(SqlDomain, RunStore):
             return self._records(session, rows)
 
 
-# PostgreSQL: a whole batch in one statement over arrays (one round trip instead of one per point).
-_PG_INSERT_POINTS = text(
-    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
-    "SELECT :run_id, * FROM unnest(CAST(:keys AS text[]), CAST(:steps AS bigint[]), "
-    "CAST(:timestamps AS bigint[]), CAST(:values AS double precision[]), CAST(:nans AS boolean[])) "
-    "ON CONFLICT DO NOTHING"
-)
-
-
-_SQLITE_INSERT_POINTS = (
-    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
-)
-
-
-def _insert_points(session: Session, run_id: str, stored: list[dict[str, Any]]) -> None:
-    """Every point once: an identical point (a retried batch) is skipped by the primary key."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            _PG_INSERT_POINTS,
-            {
-                "run_id": run_id,
-                "keys": [p["key"] for p in stored],
-                "steps": [p["step"] for p in stored],
-                "timestamps": [p["timestamp"] for p in stored],
-                "values": [p["value"] for p in stored],
-                "nans": [p["is_nan"] for p in stored],
-            },
-        )
-    else:  # SQLite: the driver's executemany over plain tuples, without per-row parameter processing
-        session.connection().exec_driver_sql(
-            _SQLITE_INSERT_POINTS,
-            [(p["run_id"], p["key"], p["step"], p["timestamp"], p["value"], p["is_nan"]) for p in stored],
-        )
-
-
-_LATEST_UPSERTS: dict[str, Any] = {}
-
-
-def _latest_upsert(session: Session) -> Any:
-    """The upsert that keeps the latest point per key, built once per dialect."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _LATEST_UPSERTS:
-        insert = dialect_insert(session, LatestMetricRow)
-        new, old = insert.excluded, LatestMetricRow.__table__.c
-        # Newer = higher step, then later timestamp, then larger value (NaN lowest), as MLflow ranks them.
-        larger_value = and_(new.is_nan.is_(False), or_(old.is_nan.is_(True), new.value > old.value))
-        newer = or_(
-            new.step > old.step,
-            and_(new.step == old.step, new.timestamp > old.timestamp),
-            and_(new.step == old.step, new.timestamp == old.timestamp, larger_value),
-        )
-        _LATEST_UPSERTS[dialect] = insert.on_conflict_do_update(
-            index_elements=[old.run_id, old.key],
-            set_={"value": new.value, "is_nan": new.is_nan, "timestamp": new.timestamp, "step": new.step},
-            where=newer,
-        )
-    return _LATEST_UPSERTS[dialect]
+def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) -> None:
+    """Params are written once: the same value again is a no-op, a different one an error."""
+    rows = [{"run_id": run_id, "key": k, "value": v} for k, v in sorted(params.items())]
+    execute_many(connection, dialect_insert(connection, ParamRow).on_conflict_do_nothing(), rows)
+    stored = connection.execute(
+        select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == run_id, ParamRow.key.in_(list(params)))
+    )
+    for key, existing in stored:
+        if existing != params[key]:
+            raise _bad(
+                f"param {key!r} was already logged as {existing!r}; params cannot change "
+                f"(tried {params[key]!r})",
+                "params",
+            )
 
 
 def _chunks(ids: list[T], size: int = 500) -> list[list[T]]:

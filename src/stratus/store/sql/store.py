@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select, text
@@ -18,7 +20,8 @@ from stratus.store.sql.access import (
 )
 from stratus.store.sql.artifacts import SqlArtifactIndexStore
 from stratus.store.sql.assets import SqlAssetStore, SqlDatastoreStore
-from stratus.store.sql.common import SqlDomain
+from stratus.store.sql.common import NO_WAIT_SESSIONS, SqlDomain
+from stratus.store.sql.engine import make_no_wait_engine
 from stratus.store.sql.logged_models import SqlLoggedModelStore
 from stratus.store.sql.registry import SqlRegistryStore
 from stratus.store.sql.runs import SqlRunStore
@@ -48,6 +51,11 @@ class SqlMetadataStore(MetadataStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = sessions
+        self._no_wait_engine = make_no_wait_engine(engine)
+        self._no_wait_sessions = (
+            sessionmaker(self._no_wait_engine, expire_on_commit=False) if self._no_wait_engine else None
+        )
         self.workspaces = SqlWorkspaceStore(sessions)
         self.users = SqlUserStore(sessions)
         self.tokens = SqlTokenStore(sessions)
@@ -73,5 +81,18 @@ class SqlMetadataStore(MetadataStore):
     def mark_initialised(self) -> None:
         self.settings.set(_INITIALISED, datetime.now(UTC).isoformat())
 
+    @contextmanager
+    def without_waiting(self) -> Iterator[bool]:
+        if self._no_wait_sessions is None:
+            yield False
+            return
+        token = NO_WAIT_SESSIONS.set({self._sessions: self._no_wait_sessions})
+        try:
+            yield True
+        finally:
+            NO_WAIT_SESSIONS.reset(token)
+
     def close(self) -> None:
+        if self._no_wait_engine is not None:
+            self._no_wait_engine.dispose()
         self.engine.dispose()

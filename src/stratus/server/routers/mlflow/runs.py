@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from stratus.entities.roles import Permission
 from stratus.server.authz import server_state
-from stratus.server.routers._common import call
+from stratus.server.routers._common import call, call_short_write
 from stratus.server.routers.mlflow import (
     add_mlflow_route,
     integer,
@@ -144,8 +144,10 @@ async def restore_run(request: Request) -> JSONResponse:
 async def log_metric(request: Request) -> JSONResponse:
     params = await read_params(request)
     point = {k: params.get(k) for k in ("key", "value", "timestamp", "step")}
-    await call(
-        server_state(request).runs.log_batch,
+    state = server_state(request)
+    await call_short_write(
+        state,
+        state.runs.log_batch,
         workspace_of(request),
         text(params, "run_id") or text(params, "run_uuid"),
         metrics=[point],
@@ -155,8 +157,10 @@ async def log_metric(request: Request) -> JSONResponse:
 
 async def log_param(request: Request) -> JSONResponse:
     params = await read_params(request)
-    await call(
-        server_state(request).runs.log_batch,
+    state = server_state(request)
+    await call_short_write(
+        state,
+        state.runs.log_batch,
         workspace_of(request),
         text(params, "run_id") or text(params, "run_uuid"),
         params=[{"key": params.get("key"), "value": params.get("value")}],
@@ -166,8 +170,10 @@ async def log_param(request: Request) -> JSONResponse:
 
 async def set_tag(request: Request) -> JSONResponse:
     params = await read_params(request)
-    await call(
-        server_state(request).runs.log_batch,
+    state = server_state(request)
+    await call_short_write(
+        state,
+        state.runs.log_batch,
         workspace_of(request),
         text(params, "run_id") or text(params, "run_uuid"),
         tags=[{"key": params.get("key"), "value": params.get("value")}],
@@ -188,8 +194,10 @@ async def delete_tag(request: Request) -> JSONResponse:
 
 async def log_batch(request: Request) -> JSONResponse:
     params = await read_params(request)
-    await call(
-        server_state(request).runs.log_batch,
+    state = server_state(request)
+    await call_short_write(
+        state,
+        state.runs.log_batch,
         workspace_of(request),
         text(params, "run_id"),
         metrics=_list(params, "metrics"),
