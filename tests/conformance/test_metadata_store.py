@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -299,6 +300,13 @@ def test_writes_without_waiting_never_wait_for_another_writer(store: SqlMetadata
     assert store.runs.get(ws.id, run_id).metrics["loss"].step == 1
     store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 3.0, 3, 2)])  # outside: waits as before
     assert len(store.runs.metric_history(ws.id, run_id, "loss", limit=10, offset=0)) == 3
+    # The no-wait connection never checkpoints the write-ahead log; a thread of the store does.
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpointer.checkpoints > 0
 
 
 def test_driver_level_writes_raise_sqlalchemy_errors(store: SqlMetadataStore) -> None:

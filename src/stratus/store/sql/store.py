@@ -21,7 +21,7 @@ from stratus.store.sql.access import (
 from stratus.store.sql.artifacts import SqlArtifactIndexStore
 from stratus.store.sql.assets import SqlAssetStore, SqlDatastoreStore
 from stratus.store.sql.common import NO_WAIT_SESSIONS, SqlDomain
-from stratus.store.sql.engine import make_no_wait_engine
+from stratus.store.sql.engine import WalCheckpointer, make_no_wait_engine
 from stratus.store.sql.logged_models import SqlLoggedModelStore
 from stratus.store.sql.registry import SqlRegistryStore
 from stratus.store.sql.runs import SqlRunStore
@@ -53,9 +53,11 @@ class SqlMetadataStore(MetadataStore):
         sessions = sessionmaker(engine, expire_on_commit=False)
         self._sessions = sessions
         self._no_wait_engine = make_no_wait_engine(engine)
-        self._no_wait_sessions = (
-            sessionmaker(self._no_wait_engine, expire_on_commit=False) if self._no_wait_engine else None
-        )
+        self._no_wait_sessions = None
+        self._checkpointer = None
+        if self._no_wait_engine is not None:
+            self._no_wait_sessions = sessionmaker(self._no_wait_engine, expire_on_commit=False)
+            self._checkpointer = WalCheckpointer(engine)
         self.workspaces = SqlWorkspaceStore(sessions)
         self.users = SqlUserStore(sessions)
         self.tokens = SqlTokenStore(sessions)
@@ -83,7 +85,7 @@ class SqlMetadataStore(MetadataStore):
 
     @contextmanager
     def without_waiting(self) -> Iterator[bool]:
-        if self._no_wait_sessions is None:
+        if self._no_wait_sessions is None or self._checkpointer is None:
             yield False
             return
         token = NO_WAIT_SESSIONS.set({self._sessions: self._no_wait_sessions})
@@ -91,8 +93,11 @@ class SqlMetadataStore(MetadataStore):
             yield True
         finally:
             NO_WAIT_SESSIONS.reset(token)
+            self._checkpointer.wanted()
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._no_wait_engine is not None:
             self._no_wait_engine.dispose()
         self.engine.dispose()
