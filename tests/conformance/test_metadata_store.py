@@ -248,6 +248,38 @@ def test_runs_log_latest_and_idempotent_retries(store: SqlMetadataStore) -> None
     assert store.runs.get(other.id, run_id) is None, "run ids do not cross workspaces"
 
 
+def test_metric_only_logs_keep_the_latest_and_refuse_runs_not_active(store: SqlMetadataStore) -> None:
+    """Metric-only batches take the store's shortest path (one statement on PostgreSQL): the same rules."""
+    import math
+
+    from stratus.errors import BadRequestError
+    from stratus.store.tracking import MetricPoint
+
+    ws, run_id = _run(store)
+    store.runs.log(ws.id, run_id, metrics=[MetricPoint("acc", 0.5, 10, 3)])
+    store.runs.log(ws.id, run_id, metrics=[MetricPoint("acc", 0.9, 20, 2)])  # an older step: not latest
+    store.runs.log(ws.id, run_id, metrics=[MetricPoint("acc", math.nan, 10, 3)])  # NaN ranks lowest
+    store.runs.log(
+        ws.id,
+        run_id,
+        metrics=[MetricPoint("b", 1.0, 1, 1), MetricPoint("b", 2.0, 1, 1), MetricPoint("a", 7, 0, 0)],
+    )
+    record = store.runs.get(ws.id, run_id)
+    assert (record.metrics["acc"].value, record.metrics["acc"].step) == (0.5, 3)
+    assert (record.metrics["b"].value, record.metrics["a"].value) == (2.0, 7.0)
+    assert len(store.runs.metric_history(ws.id, run_id, "acc", limit=10, offset=0)) == 3
+    with pytest.raises(NotFoundError):
+        store.runs.log(ws.id, uuid.uuid4().hex, metrics=[MetricPoint("acc", 1.0, 1, 9)])
+    other = store.workspaces.create("elsewhere")
+    with pytest.raises(NotFoundError):
+        store.runs.log(other.id, run_id, metrics=[MetricPoint("acc", 1.0, 1, 9)])
+    store.runs.update(ws.id, run_id, lifecycle_stage="deleted")
+    with pytest.raises(BadRequestError, match="deleted"):
+        store.runs.log(ws.id, run_id, metrics=[MetricPoint("acc", 1.0, 1, 9)])
+    assert store.runs.get(ws.id, run_id).metrics["acc"].step == 3, "nothing written to a deleted run"
+    assert len(store.runs.metric_history(ws.id, run_id, "acc", limit=10, offset=0)) == 3
+
+
 def test_concurrent_metric_writers_lose_nothing(store: SqlMetadataStore) -> None:
     from stratus.store.tracking import MetricPoint
 

@@ -7,12 +7,13 @@ import contextvars
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -105,6 +106,10 @@ class SqlDomain:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
+    @property
+    def _dialect(self) -> Dialect:
+        return _engine_of(self._sessions).dialect
+
     def _no_wait_sessions(self) -> sessionmaker[Session] | None:
         no_wait = NO_WAIT_SESSIONS.get()
         return no_wait.get(self._sessions) if no_wait else None
@@ -121,15 +126,19 @@ class SqlDomain:
             yield session
 
     @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        """A Core Connection in a transaction, committed on leaving: for hot paths without ORM objects."""
+    def _connect(self, *, autocommit: bool = False) -> Iterator[Connection]:
+        """A Core Connection in a transaction, committed on leaving: for hot paths without ORM objects.
+        ``autocommit``: each statement commits by itself (one statement that needs no BEGIN/COMMIT
+        round trips); the connection returns to the pool in its usual mode."""
         sessions = self._no_wait_sessions()
-        if sessions is None:
-            with _engine_of(self._sessions).begin() as connection:
-                yield connection
-            return
-        with _busy_would_wait(), _engine_of(sessions).begin() as connection:
-            yield connection
+        engine = _engine_of(sessions or self._sessions)
+        with _busy_would_wait() if sessions else nullcontext():
+            if autocommit:
+                with engine.connect() as connection:
+                    yield connection.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                with engine.begin() as connection:
+                    yield connection
 
     def _page(
         self,

@@ -45,6 +45,7 @@ class _Statements:
     run_stage: str
     latest_upsert: str
     latest_upsert_core: Any  # for many rows on PostgreSQL: SQLAlchemy sends them as multi-row VALUES
+    log_points: str | None  # PostgreSQL: the stage check and both writes in one statement
 
 
 _COMPILED: dict[str, _Statements] = {}
@@ -75,6 +76,32 @@ def _latest_upsert_statement(dialect: str) -> Any:
     )
 
 
+_PG_LOG_POINTS_HEAD = (
+    "WITH run AS (SELECT lifecycle_stage FROM runs "
+    "WHERE run_id = %(run_id)s AND workspace_id = %(workspace)s), "
+    "points AS (INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
+    "SELECT %(run_id)s, * FROM unnest(CAST(%(keys)s AS text[]), CAST(%(steps)s AS bigint[]), "
+    "CAST(%(timestamps)s AS bigint[]), CAST(%(values)s AS double precision[]), "
+    "CAST(%(nans)s AS boolean[])) "
+    "WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active') ON CONFLICT DO NOTHING), "
+    "latest AS (INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) "
+    "SELECT %(run_id)s, * FROM unnest(CAST(%(latest_keys)s AS text[]), "
+    "CAST(%(latest_values)s AS double precision[]), CAST(%(latest_nans)s AS boolean[]), "
+    "CAST(%(latest_timestamps)s AS bigint[]), CAST(%(latest_steps)s AS bigint[])) "
+    "WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active')"
+)
+
+
+def _pg_log_points(latest_upsert: str) -> str:
+    """One round trip for a batch of points on PostgreSQL: the run's stage is read, and the points and
+    latest values are written only if it is active, by data-modifying CTEs over arrays. The latest
+    values' ON CONFLICT clause is the compiled upsert's, so the "newer" rule has one definition."""
+    on_conflict = latest_upsert[latest_upsert.index(" ON CONFLICT ") :]
+    # Only constants go into this SQL (the upsert's tail is compiled from our own statement); every
+    # value is a bound parameter.
+    return "".join((_PG_LOG_POINTS_HEAD, on_conflict, ") SELECT lifecycle_stage FROM run"))
+
+
 def _statements(dialect: Dialect) -> _Statements:
     compiled = _COMPILED.get(dialect.name)
     if compiled is None:
@@ -89,6 +116,9 @@ def _statements(dialect: Dialect) -> _Statements:
             run_stage=str(stage.compile(dialect=named)),
             latest_upsert=str(upsert.compile(dialect=named, column_keys=list(_LATEST_COLUMNS))),
             latest_upsert_core=upsert,
+            log_points=(
+                _pg_log_points(str(upsert.compile(dialect=named))) if dialect.name == "postgresql" else None
+            ),
         )
         _COMPILED[dialect.name] = compiled
     return compiled
@@ -117,6 +147,42 @@ def run_stage(connection: Connection, workspace_id: str, run_id: str) -> str | N
     """The run's lifecycle stage, or None when the workspace has no such run."""
     with driver_cursor(connection) as cursor:
         cursor.execute(_statements(connection.dialect).run_stage, {"run": run_id, "workspace": workspace_id})
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def logs_points_in_one_statement(dialect: Dialect) -> bool:
+    """Whether ``log_points_in_one_statement`` serves this dialect (PostgreSQL); else check the run's
+    stage and ``write_points`` in a transaction."""
+    return dialect.name == "postgresql"
+
+
+def log_points_in_one_statement(
+    connection: Connection, workspace_id: str, run_id: str, stored: list[dict[str, Any]]
+) -> str | None:
+    """Write the points if the run is active, in one statement (an autocommit connection needs no other
+    round trip); returns the run's stage (None: no such run). Nothing is written unless it is active."""
+    statement = _statements(connection.dialect).log_points
+    assert statement is not None, "see logs_points_in_one_statement"
+    latest = _latest_per_key(stored)
+    with driver_cursor(connection) as cursor:
+        cursor.execute(
+            statement,
+            {
+                "run_id": run_id,
+                "workspace": workspace_id,
+                "keys": [p["key"] for p in stored],
+                "steps": [p["step"] for p in stored],
+                "timestamps": [p["timestamp"] for p in stored],
+                "values": [p["value"] for p in stored],
+                "nans": [p["is_nan"] for p in stored],
+                "latest_keys": [p["key"] for p in latest],
+                "latest_values": [p["value"] for p in latest],
+                "latest_nans": [p["is_nan"] for p in latest],
+                "latest_timestamps": [p["timestamp"] for p in latest],
+                "latest_steps": [p["step"] for p in latest],
+            },
+        )
         row = cursor.fetchone()
     return None if row is None else str(row[0])
 

@@ -24,7 +24,12 @@ from sqlalchemy.orm import Session, aliased
 
 from stratus.errors import BadRequestError, NotFoundError
 from stratus.store.sql.common import SqlDomain, dialect_insert, execute_many, upsert
-from stratus.store.sql.runlog import run_stage, write_points
+from stratus.store.sql.runlog import (
+    log_points_in_one_statement,
+    logs_points_in_one_statement,
+    run_stage,
+    write_points,
+)
 from stratus.store.sql.tables import (
     DatasetRow,
     ExperimentRow,
@@ -83,7 +88,7 @@ def _stored(point: MetricPoint) -> dict[str, Any]:
     # SQLite turns NaN into NULL; store 0 with a flag, as MLflow does, and give NaN back on reading.
     return {
         "key": point.key,
-        "value": 0.0 if nan else point.value,
+        "value": 0.0 if nan else float(point.value),
         "is_nan": nan,
         "timestamp": point.timestamp,
         "step": point.step,
@@ -276,21 +281,21 @@ class SqlRunStore(SqlDomain, RunStore):
         # The hot path of tracking: Core statements compiled once, no ORM objects, no row lock. Writers
         # to one run no longer queue on its row; rows are written in key order instead, so two batches
         # touching the same keys take their locks in the same order and cannot deadlock each other.
+        stored = [{**_stored(point), "run_id": run_id} for point in metrics]
+        stored.sort(key=lambda p: (p["key"], p["step"], p["timestamp"], p["value"], p["is_nan"]))
+        if stored and not params and not tags and logs_points_in_one_statement(self._dialect):
+            with self._connect(autocommit=True) as connection:
+                _check_stage(run_id, log_points_in_one_statement(connection, workspace_id, run_id, stored))
+            return
         with self._connect() as connection:
-            stage = run_stage(connection, workspace_id, run_id)
-            if stage is None:
-                raise _run_not_found(run_id)
-            if stage != "active":
-                raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
+            _check_stage(run_id, run_stage(connection, workspace_id, run_id))
             if params:
                 _insert_params(connection, run_id, params)
             if tags:
                 self._upsert_tags(connection, run_id, dict(sorted(tags.items())))
                 if "mlflow.runName" in tags:
                     connection.execute(_RENAME_RUN, {"run": run_id, "name": tags["mlflow.runName"]})
-            if metrics:
-                stored = [{**_stored(point), "run_id": run_id} for point in metrics]
-                stored.sort(key=lambda p: (p["key"], p["step"], p["timestamp"], p["value"], p["is_nan"]))
+            if stored:
                 write_points(connection, run_id, stored)
 
     def log_inputs(
@@ -469,6 +474,13 @@ class SqlRunStore(SqlDomain, RunStore):
         with self._tx() as session:
             rows = [(row, int(row.experiment_number)) for row in session.execute(query)]
             return self._records(session, rows)
+
+
+def _check_stage(run_id: str, stage: str | None) -> None:
+    if stage is None:
+        raise _run_not_found(run_id)
+    if stage != "active":
+        raise _bad(f"run {run_id!r} is deleted: restore it before logging to it", "run_id")
 
 
 def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) -> None:
