@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from stratus.errors import ConflictError, NotFoundError
@@ -354,6 +354,30 @@ def test_driver_level_writes_raise_sqlalchemy_errors(store: SqlMetadataStore) ->
         cursor.execute("SELECT x FROM no_such_table")
     assert isinstance(raised.value.orig, store.engine.dialect.loaded_dbapi.Error)
     assert "no_such_table" in str(raised.value)
+
+
+@pytest.mark.postgres
+def test_pooled_connections_ended_by_the_server_are_replaced_unnoticed(postgres_url: str) -> None:
+    """PostgreSQL: connections the server ended while they sat in the pool (a restart, an administrator)
+    are noticed at checkout and replaced; no caller sees an error, without a ping on every checkout."""
+    from stratus.store.tracking import MetricPoint
+
+    store = open_store(postgres_url)
+    try:
+        ws, run_id = _run(store)
+        with store.engine.connect() as first, store.engine.connect() as second:  # two pooled connections
+            pids = {c.execute(text("SELECT pg_backend_pid()")).scalar() for c in (first, second)}
+        admin_engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as admin:
+            for pid in pids:
+                assert admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        admin_engine.dispose()
+        time.sleep(0.2)  # the server's goodbye reaches the pooled sockets
+        for step in range(4):
+            store.runs.log(ws.id, run_id, metrics=[MetricPoint("m", 1.0, step, step)])
+        assert len(store.runs.metric_history(ws.id, run_id, "m", limit=100, offset=0)) == 4
+    finally:
+        store.close()
 
 
 def test_concurrent_writers_of_the_same_keys(store: SqlMetadataStore) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import logging
 import re
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.pool import NullPool, StaticPool
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(parsed, pool_size=10, max_overflow=20)
+        _check_connections_on_checkout(engine)
         # Batches of rows (log-batch: up to 1,000 metrics) go as multi-row INSERTs of up to 1,000 rows,
         # not one statement per row; SQLAlchemy does this by default only for INSERT ... RETURNING.
         engine.dialect.use_insertmanyvalues_wo_returning = True
@@ -45,6 +47,47 @@ def make_engine(url: str) -> Engine:
         f"STRATUS_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; "
         "use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
     )
+
+
+# A pooled connection idle longer than this is pinged before use even if its socket looks fine (a peer
+# gone without closing, e.g. behind a dropped network path, shows nothing on the socket).
+PING_AFTER_IDLE_SECONDS = 30.0
+
+
+def _check_connections_on_checkout(engine: Engine) -> None:
+    """Hand out only live connections, without a round trip per checkout (``pool_pre_ping`` pinged on
+    every one: on the tracking hot path that was a second round trip per request). A connection whose
+    socket is readable while idle in the pool has heard from the server, which an idle connection only
+    does when it ends it (a restart, ``pg_terminate_backend``) or sends a notice: it is pinged. So is a
+    connection idle for ``PING_AFTER_IDLE_SECONDS``. A failed ping makes the pool replace it
+    (SQLAlchemy's "pessimistic" disconnect handling, raised as ``DisconnectionError``)."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _live(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None:  # new: just connected
+            return
+        if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS and not _socket_readable(dbapi_connection):
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as error:  # any failure: this connection is not usable
+            raise DisconnectionError(f"pooled connection is gone: {error}") from error
+
+
+def _socket_readable(dbapi_connection: Any) -> bool:
+    try:
+        fileno = dbapi_connection.fileno()
+    except Exception:  # closed or broken: no socket to look at
+        return True
+    readable, _, _ = select.select([fileno], [], [], 0)
+    return bool(readable)
 
 
 def _sqlite_engine(url: str, *, busy_timeout_ms: int, checkpoints: bool = True, **kwargs: Any) -> Engine:
