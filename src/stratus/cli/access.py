@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -65,10 +66,21 @@ def token_create(
     workspace_name: WorkspaceOpt = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="A label for the token")] = None,
     expires_in: Annotated[str, typer.Option("--expires-in", help="e.g. 30d, 12h, 1w, or never")] = "90d",
+    save_to: Annotated[
+        Path | None, typer.Option("--save-to", help="Also write the token alone to this file (0600)")
+    ] = None,
     output: OutputOpt = OutputFormat.json,
 ) -> None:
-    """Create a token, scoped to one workspace with -w. The secret is printed once, now."""
-    token = ml.tokens.create(user=user, workspace_name=workspace_name, name=name, expires_in=expires_in)
+    """Create a token, scoped to one workspace: -w, else STRATUS_WORKSPACE or your login's workspace (none
+    of them: a token for every workspace you have a role in). The secret is printed once, now."""
+    from stratus._files import write_private
+    from stratus.client import profile
+
+    scope = workspace_name or profile.configured_workspace()
+    token = ml.tokens.create(user=user, workspace_name=scope, name=name, expires_in=expires_in)
+    if save_to is not None and token.token:
+        write_private(save_to, token.token + "\n")
+        stderr.print(f"Token saved to {save_to} (mode 0600)")
     if output is OutputFormat.json:
         emit(token, output)
         return

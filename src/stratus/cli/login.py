@@ -3,10 +3,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
 from stratus.cli._common import EXIT_USAGE, OutputFormat, OutputOpt, emit, handle_errors, stderr
+from stratus.errors import NotFoundError
 
 
 @handle_errors
@@ -22,6 +24,9 @@ def login(
     from stratus.client._http import Transport
     from stratus.entities import Principal
 
+    if token_file is not None and not token_file.is_file():
+        stderr.print(f"error: --token-file {token_file}: file not found", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE)
     secret = token or (profile.read_token_file(token_file) if token_file else None)
     if secret is None and token_file is None:
         if sys.stdin.isatty():
@@ -34,6 +39,15 @@ def login(
     transport = Transport(url, secret)
     try:
         me = Principal.from_response(transport.request("GET", "/api/v1/me", params={"login": "true"}))
+        if workspace_name is not None:  # saved as the default of every later command: it must exist
+            try:
+                transport.request("GET", f"/api/v1/workspaces/{quote(workspace_name, safe='')}")
+            except NotFoundError:
+                raise NotFoundError(
+                    f"workspace {workspace_name!r} does not exist on {url} (or this token cannot see it); "
+                    "'stratus workspace list' shows the ones you can use",
+                    field="workspace_name",
+                ) from None
     finally:
         transport.close()
     path = profile.save_profile(url.rstrip("/"), secret, workspace_name)

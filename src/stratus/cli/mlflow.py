@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stratus.cli._common import OutputFormat, emit, stderr, workspace_command
+from stratus.cli._common import (
+    OutputFormat,
+    ResourceGroupOpt,
+    SubscriptionOpt,
+    UrlOpt,
+    WorkspaceOpt,
+    emit,
+    handle_errors,
+    stderr,
+    workspace_command,
+)
 from stratus.errors import StratusError
 
 if TYPE_CHECKING:
@@ -18,8 +28,45 @@ if TYPE_CHECKING:
     from stratus.client import MLClient
     from stratus.migrate import ImportProgress, ImportSummary
 
-app = typer.Typer(help="Bring MLflow data into Stratus.", no_args_is_help=True)
+app = typer.Typer(
+    help="Use the stock MLflow client with Stratus, and bring MLflow data in.", no_args_is_help=True
+)
 EXIT_INTERRUPTED = 130
+
+
+@app.command("env")
+@handle_errors
+def env(
+    workspace_name: WorkspaceOpt = None,
+    output: Annotated[
+        OutputFormat | None,
+        typer.Option("--output", "-o", help="Default: shell 'export' lines; or json, table"),
+    ] = None,
+    url: UrlOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+) -> None:
+    """Print the variables the stock mlflow client reads, for your profile: eval "$(stratus mlflow env)"."""
+    import shlex
+
+    from stratus.client import profile
+
+    for flag, value in (("--resource-group", resource_group), ("--subscription", subscription)):
+        if value:
+            stderr.print(f"warning: {flag} is an Azure option; Stratus ignores it")
+    connection = profile.resolve(url, None, workspace_name)
+    variables = {"MLFLOW_TRACKING_URI": f"{connection.url}/workspaces/{connection.workspace or 'default'}"}
+    if connection.token:
+        variables["MLFLOW_TRACKING_TOKEN"] = connection.token
+    else:
+        stderr.print(
+            "warning: no token found (STRATUS_TOKEN, 'stratus login' or the local server's admin token): "
+            "MLFLOW_TRACKING_TOKEN left out"
+        )
+    if output is not None:
+        emit(variables, output, tuple(variables))
+        return
+    print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items()), flush=True)
 
 
 @app.command("import")

@@ -40,7 +40,9 @@ class MLClient:
     """Entry point of the SDK, shaped like ``azure.ai.ml.MLClient``.
 
     ``subscription_id`` and ``resource_group_name`` are accepted so Azure code runs unchanged, and
-    ignored. ``endpoint=None`` takes the server from STRATUS_URL or the ``stratus login`` profile.
+    ignored. ``endpoint=None`` takes the server from STRATUS_URL or the ``stratus login`` profile, else the
+    server running from this machine's home. ``workspace_name=None`` takes STRATUS_WORKSPACE, then the
+    profile's workspace, then ``default``.
     """
 
     def __init__(
@@ -48,7 +50,7 @@ class MLClient:
         credential: Any = None,
         subscription_id: str | None = None,
         resource_group_name: str | None = None,
-        workspace_name: str | None = "default",
+        workspace_name: str | None = None,
         *,
         endpoint: str | None = None,
         timeout: float = 60.0,

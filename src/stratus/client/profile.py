@@ -1,5 +1,6 @@
 """Where the SDK and CLI find the server and token: flags, then STRATUS_* variables, then the saved
-profile (``stratus login``), then the local default server and its admin-token file."""
+profile (``stratus login``), then the server running from this machine's home (``<home>/server.json``,
+any port) or the default local URL, with the home's admin-token file when it is readable."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stratus import local_server
 from stratus._defaults import DEFAULT_PORT
 from stratus._files import write_private
 
@@ -62,7 +64,9 @@ class Connection:
 
 def resolve(url: str | None = None, token: str | None = None, workspace: str | None = None) -> Connection:
     profile = load_profile()
-    chosen_url = url or os.environ.get("STRATUS_URL") or profile.get("url") or DEFAULT_URL
+    configured = url or os.environ.get("STRATUS_URL") or profile.get("url")
+    local = local_server.running_url(home_dir())
+    chosen_url = (configured or local or DEFAULT_URL).rstrip("/")
     chosen_token = token or os.environ.get("STRATUS_TOKEN")
     if (
         not chosen_token
@@ -70,7 +74,13 @@ def resolve(url: str | None = None, token: str | None = None, workspace: str | N
         and (not profile.get("url") or profile.get("url") == chosen_url)
     ):
         chosen_token = profile["token"]
-    if not chosen_token and chosen_url.rstrip("/") == DEFAULT_URL:
+    # The home's admin token goes only to the server of that home (never to a URL named elsewhere).
+    if not chosen_token and chosen_url in {local, DEFAULT_URL}:
         chosen_token = read_token_file(home_dir() / "admin-token")
-    chosen_workspace = workspace or os.environ.get("STRATUS_WORKSPACE") or profile.get("workspace")
-    return Connection(chosen_url.rstrip("/"), chosen_token, chosen_workspace)
+    return Connection(chosen_url, chosen_token, workspace or configured_workspace(profile))
+
+
+def configured_workspace(profile: dict[str, Any] | None = None) -> str | None:
+    """The workspace named by STRATUS_WORKSPACE, else by the login profile; None when neither does."""
+    saved = (load_profile() if profile is None else profile).get("workspace")
+    return os.environ.get("STRATUS_WORKSPACE") or (saved if isinstance(saved, str) and saved else None)

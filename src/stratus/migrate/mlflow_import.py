@@ -249,23 +249,37 @@ def import_mlflow(
     """
     options = options or ImportOptions()
     source_auth = options.source_auth or MlflowAuth.from_environment()
+    source_hint = "check --from"
     if target_token and source_auth.token == target_token:  # never hand the Stratus token to the source
         source_auth = replace(source_auth, token=None)
+        source_hint = (
+            "MLFLOW_TRACKING_TOKEN holds your Stratus token, which is never sent to the source: if the "
+            "source needs a token, set MLFLOW_TRACKING_TOKEN to that server's own token (the Stratus "
+            "side takes STRATUS_TOKEN or your 'stratus login')"
+        )
     importer = _Importer(
         _Side(source_uri, source_auth),
         _Side(target_uri, MlflowAuth(token=target_token)),
         options,
         progress or (lambda _event: None),
+        source_hint=source_hint,
     )
     return importer.run()
 
 
 class _Importer:
     def __init__(
-        self, source: _Side, target: _Side, options: ImportOptions, progress: ProgressCallback
+        self,
+        source: _Side,
+        target: _Side,
+        options: ImportOptions,
+        progress: ProgressCallback,
+        *,
+        source_hint: str = "check --from",
     ) -> None:
         self.src = source
         self.dst = target
+        self.source_hint = source_hint  # what to say when the source cannot be read
         self.options = options
         self.progress = progress
         self.summary = ImportSummary(source_uri=source.uri, target_uri=target.uri)
@@ -301,7 +315,7 @@ class _Importer:
 
     def _check_reachable(self) -> None:
         self._check(
-            self.src, "the MLflow server to import from", "check --from", "SOURCE_UNAVAILABLE", "from"
+            self.src, "the MLflow server to import from", self.source_hint, "SOURCE_UNAVAILABLE", "from"
         )
         hint = "check the server URL, workspace and token"
         self._check(self.dst, "the Stratus workspace", hint, "TARGET_UNAVAILABLE", "workspace")

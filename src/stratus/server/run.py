@@ -7,11 +7,13 @@ import ipaddress
 import logging
 import logging.handlers
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
 
+from stratus import local_server
 from stratus.config import LOOPBACK_HOSTS, Settings
 from stratus.secrets.redact import RedactingFilter
 from stratus.server.app import create_app
@@ -22,13 +24,32 @@ log = logging.getLogger("stratus.server")
 
 class _Server(uvicorn.Server):
     """Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, killing the process before our own
-    clean-up runs. Forget the captured signal instead: we close the store, log, and exit 0."""
+    clean-up runs. Forget the captured signal instead: we close the store, log, and exit 0.
+
+    Once it listens, the server records its URL in ``<home>/server.json`` (the port it really bound:
+    ``--port 0`` works) for the CLI and SDK on this machine; the record goes when it stops."""
+
+    def __init__(self, config: uvicorn.Config, home: Path, scheme: str) -> None:
+        super().__init__(config)
+        self.home = home
+        self.scheme = scheme
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         with super().capture_signals():
             yield
             self._captured_signals.clear()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        bound = [s.getsockname() for server in self.servers for s in server.sockets]
+        if bound:
+            host, port = str(bound[0][0]), int(bound[0][1])
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # bound everywhere: reach it here
+            shown = f"[{host}]" if ":" in host else host
+            local_server.announce(self.home, f"{self.scheme}://{shown}:{port}")
 
 
 def is_loopback(host: str) -> bool:
@@ -108,7 +129,8 @@ def serve(
         ws="none",  # no WebSocket routes: leaves uvicorn's websockets implementation unimported
     )
     try:
-        _Server(config).run()
+        _Server(config, settings.resolved_home, scheme).run()
     finally:
+        local_server.withdraw(settings.resolved_home)
         state.close()
         log.info("stopped")

@@ -30,6 +30,54 @@ def test_resolution_order(monkeypatch: pytest.MonkeyPatch, isolated_home: Path) 
     )
 
 
+def test_a_running_local_server_is_found_on_any_port(isolated_home: Path) -> None:
+    """``<home>/server.json`` names the running server; its admin token goes to it and nowhere else."""
+    import os
+    import subprocess
+    import sys
+
+    from stratus import local_server
+
+    isolated_home.mkdir(parents=True)
+    (isolated_home / "admin-token").write_text("stratus_local\n")
+    local_server.announce(isolated_home, "http://127.0.0.1:40123/")
+    assert (isolated_home / "server.json").stat().st_mode & 0o777 == 0o600
+    assert profile.resolve() == profile.Connection("http://127.0.0.1:40123", "stratus_local", None)
+    # A URL named elsewhere gets no admin token of this home.
+    assert profile.resolve("http://elsewhere:1").token is None
+    profile.save_profile("http://saved:1", "stratus_saved", None)
+    assert profile.resolve().url == "http://saved:1", "a login profile wins over discovery"
+    (profile.config_dir() / profile.PROFILE_FILE).unlink()
+    # A record left by a server that died is ignored.
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (isolated_home / "server.json").write_text(
+        json.dumps({"url": "http://127.0.0.1:40124", "pid": int(gone.stdout)})
+    )
+    assert profile.resolve() == profile.Connection(profile.DEFAULT_URL, "stratus_local", None)
+    # Only the process that wrote the record removes it.
+    local_server.announce(isolated_home, "http://127.0.0.1:40125")
+    assert local_server.running_url(isolated_home) == "http://127.0.0.1:40125"
+    local_server.withdraw(isolated_home)
+    assert not (isolated_home / "server.json").exists()
+    (isolated_home / "server.json").write_text(json.dumps({"url": "http://x:1", "pid": os.getppid()}))
+    local_server.withdraw(isolated_home)
+    assert (isolated_home / "server.json").exists()
+
+
+def test_ml_client_workspace_comes_from_env_then_profile_then_default(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert MLClient(endpoint="http://x:1").workspace_name == "default"
+    profile.save_profile("http://x:1", "stratus_t", "from-profile")
+    assert MLClient(endpoint="http://x:1").workspace_name == "from-profile"
+    monkeypatch.setenv("STRATUS_WORKSPACE", "from-env")
+    assert MLClient(endpoint="http://x:1").workspace_name == "from-env"
+    assert MLClient(endpoint="http://x:1", workspace_name="given").workspace_name == "given"
+    assert profile.configured_workspace() == "from-env"
+
+
 def test_from_config_walks_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".azureml").mkdir()
     (tmp_path / ".azureml" / "config.json").write_text(
