@@ -95,6 +95,10 @@ def test_token_create_scopes_to_the_login_workspace_and_saves_the_token_alone(
     assert body["workspace"] == "default", "no -w: the login profile's workspace"
     assert saved.read_text() == body["token"] + "\n"
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    # az-style scripting: the secret alone on stdout.
+    alone = _stratus(env, "token", "create", "--name", "ci2", "--query", "token", "-o", "tsv")
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.count("\n") == 1 and alone.stdout.startswith("stratus_"), alone.stdout
     # The saved token works on its own, as a file login reads.
     relogin = _stratus(env, "login", "--url", server.url, "--token-file", str(saved))
     assert relogin.returncode == 0, relogin.stderr
@@ -131,3 +135,14 @@ def test_mlflow_import_names_the_token_the_source_needs(server: LiveServer, tmp_
     done = _stratus(env, "mlflow", "import", "--from", "http://127.0.0.1:9")
     assert done.returncode == 1
     assert "MLFLOW_TRACKING_TOKEN holds your Stratus token" in " ".join(done.stderr.split())
+
+
+def test_a_missing_or_unknown_token_tells_a_cli_user_how_to_sign_in(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    env = _clean_env(tmp_path / "nohome", tmp_path / "cfg")
+    for extra in ({}, {"STRATUS_TOKEN": "stratus_not_a_token"}):
+        done = _stratus({**env, **extra}, "workspace", "list", "--url", server.url)
+        said = " ".join(done.stderr.split())
+        assert done.returncode == 1, done.stderr
+        assert "run 'stratus login' or set STRATUS_TOKEN" in said and "Authorization" not in said, said

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -202,6 +204,44 @@ def test_unusable_database_or_backend_is_a_clear_refusal(tmp_path: Path) -> None
     assert "STRATUS_DATABASE_URL" in message and "Traceback" not in message
     message = _start_and_fail(tmp_path / "h3", {"STRATUS_ARTIFACT_URI": "gopher://x/y"})
     assert "gopher" in message and "Traceback" not in message
+
+
+def test_a_busy_port_is_said_before_anything_else(tmp_path: Path) -> None:
+    """Another process holds the port: one clear line, exit 1, no banner, no token printed, no home made."""
+    import socket
+
+    holder = socket.create_server(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    try:
+        home = tmp_path / "home"
+        done = subprocess.run(
+            [sys.executable, "-m", "stratus", "server", "start", "--port", str(port), "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.close()
+    assert done.returncode == 1, done.stderr
+    assert f"port {port} on 127.0.0.1 is busy" in " ".join(done.stderr.split())
+    assert done.stdout == "" and "Traceback" not in done.stderr and "errno" not in done.stderr.lower()
+    assert not (home / "admin-token").exists()
+
+
+def test_port_zero_serves_on_a_free_port_and_records_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    server = start_server(home, port=0, wait=False)
+    try:
+        deadline = time.monotonic() + 60
+        while not (home / "server.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        url = json.loads((home / "server.json").read_text())["url"]
+        assert not url.endswith(":0")
+        assert httpx.get(f"{url}/ready", timeout=30).json() == {"status": "ready"}
+        assert url in server.output(), "the banner names the port really bound"
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    assert not (home / "server.json").exists()
 
 
 def test_home_files_are_private(tmp_path: Path) -> None:

@@ -108,7 +108,8 @@ def start_server(
     """A server process on ``port`` (a free one from this worker's block by default); when the chosen
     port was taken between choosing and binding, another one is tried."""
     if port is not None or not wait:
-        return _start_server(home, env=env, args=args, port=port or free_port(), wait=wait, timeout=timeout)
+        chosen = free_port() if port is None else port  # 0: the server picks a free port itself
+        return _start_server(home, env=env, args=args, port=chosen, wait=wait, timeout=timeout)
     for _ in range(2):
         with contextlib.suppress(PortTakenError):
             return _start_server(home, env=env, args=args, port=free_port(), wait=True, timeout=timeout)
@@ -151,7 +152,7 @@ def wait_ready(server: LiveServer, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             output = server.output()
-            if "address already in use" in output.lower():
+            if " is busy: another server" in output or "address already in use" in output.lower():
                 raise PortTakenError(f"port {server.port} was taken:\n{output}")
             raise RuntimeError(f"server exited with {server.process.returncode}:\n{output}")
         try:

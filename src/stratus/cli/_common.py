@@ -6,18 +6,20 @@ group's module is imported to build its commands, also for ``--help``."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from stratus.errors import InvalidInputError, NotFoundError, StratusError
+from stratus.errors import AuthenticationError, InvalidInputError, NotFoundError, StratusError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,6 +32,8 @@ R = TypeVar("R")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
+# Error codes of work that ran and failed: exit 1 (an error), not 2 (usage), whatever their HTTP status.
+FAILED_WORK_CODES = frozenset({"ENVIRONMENT_BUILD_FAILED"})
 
 
 class _Stderr:
@@ -52,11 +56,26 @@ _open_clients: list[MLClient] = []
 
 
 class OutputFormat(StrEnum):
+    """az's output formats."""
+
     json = "json"
+    jsonc = "jsonc"
+    yaml = "yaml"
+    tsv = "tsv"
     table = "table"
+    none = "none"
 
 
-OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="json (the API's body) or table")]
+OutputOpt = Annotated[
+    OutputFormat,
+    typer.Option("--output", "-o", help="json (the API's body), jsonc, yaml, tsv, table or none"),
+]
+QueryOpt = Annotated[
+    str | None,
+    typer.Option("--query", help="JMESPath query over the JSON result, as az's (e.g. --query token -o tsv)"),
+]
+# The --query of the running command: ``emit`` applies it to whatever the command prints.
+_QUERY: ContextVar[str | None] = ContextVar("stratus_cli_query", default=None)
 WorkspaceOpt = Annotated[
     str | None,
     typer.Option("--workspace-name", "-w", help="Workspace; default from STRATUS_WORKSPACE or login"),
@@ -108,17 +127,101 @@ def _plain(value: Any) -> Any:
 
 
 def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
-    """Print a result: ``json`` prints the API body exactly; ``table`` a Rich table of ``columns``."""
-    items = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+    """Print a result, after the command's ``--query`` if any: ``json`` the API body exactly, ``jsonc``
+    the same in colour, ``yaml``, ``tsv`` (values only, as az prints them), ``table`` (``columns``, or
+    every key) or nothing (``none``)."""
+    items: Any = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+    query = _QUERY.get()
+    if query:
+        items = apply_query(query, items)
+        columns = ()  # the query shaped the result: show what it kept
+    if output is OutputFormat.none:
+        return
     if output is OutputFormat.json:
         sys.stdout.write(json.dumps(items, indent=2, default=str) + "\n")
-        return
+    elif output is OutputFormat.jsonc:
+        from rich.console import Console
+        from rich.json import JSON
+
+        Console(highlight=False, soft_wrap=True).print(JSON(json.dumps(items, default=str)))
+    elif output is OutputFormat.yaml:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(_json_safe(items), sort_keys=False, allow_unicode=True))
+    elif output is OutputFormat.tsv:
+        sys.stdout.writelines(line + "\n" for line in tsv_lines(_json_safe(items)))
+    else:
+        _print_table(items, columns)
+
+
+def current_query() -> str | None:
+    """The running command's ``--query``, if it gave one."""
+    return _QUERY.get()
+
+
+@contextlib.contextmanager
+def querying(query: str | None) -> Iterator[None]:
+    """Within it, ``emit`` applies ``query`` (a command's ``--query``)."""
+    token = _QUERY.set(query)
+    try:
+        yield
+    finally:
+        _QUERY.reset(token)
+
+
+def apply_query(query: str, items: Any) -> Any:
+    """az's ``--query``: JMESPath over the result as JSON (dates as the strings JSON shows)."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.search(query, _json_safe(items))
+    except JMESPathError as exc:
+        message = f"--query {query!r} is not a valid JMESPath query: {exc}"
+        raise InvalidInputError(message, field="query") from None
+
+
+def _json_safe(items: Any) -> Any:
+    return json.loads(json.dumps(items, default=str))
+
+
+def tsv_lines(items: Any) -> list[str]:
+    """az's tsv: a list gives a line per item; an object its scalar values in key order, tab-separated
+    (nested objects and lists left out); a scalar itself; null nothing."""
+    rows = items if isinstance(items, list) else [items]
+    lines = []
+    for row in rows:
+        if isinstance(row, dict):
+            values = [row[key] for key in sorted(row) if not isinstance(row[key], dict | list)]
+            lines.append("\t".join(_tsv_value(v) for v in values))
+        elif isinstance(row, list):
+            lines.append("\t".join(_tsv_value(v) for v in row if not isinstance(v, dict | list)))
+        elif row is not None:
+            lines.append(_tsv_value(row))
+    return lines
+
+
+def _tsv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def _print_table(items: Any, columns: Sequence[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     rows = items if isinstance(items, list) else [items]
-    keys = list(columns) or sorted({k for row in rows if isinstance(row, dict) for k in row})
     table = Table()
+    if not all(isinstance(row, dict) for row in rows):  # scalars, e.g. after --query "[].name"
+        table.add_column("Result", overflow="fold")
+        for row in rows:
+            table.add_row(_cell(row))
+        Console().print(table)
+        return
+    keys = list(columns) or sorted({k for row in rows for k in row})
     for key in keys:
         table.add_column(key, overflow="fold")  # wrap long values (ids, URIs), never cut them
     for row in rows:
@@ -146,7 +249,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_NOT_FOUND) from None
         except InvalidInputError as exc:
             _report(exc)
-            raise typer.Exit(EXIT_USAGE) from None
+            # A build that ran and failed is an error (1), though the server answers it as bad input.
+            raise typer.Exit(EXIT_ERROR if exc.code in FAILED_WORK_CODES else EXIT_USAGE) from None
         except StratusError as exc:
             _report(exc)
             raise typer.Exit(EXIT_ERROR) from None
@@ -158,8 +262,16 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def _report(exc: StratusError) -> None:
+    from rich.markup import escape  # messages quote user input: never read it as markup
+
     field = f" (field: {exc.field})" if exc.field else ""
-    stderr.print(f"[red]error[/red] {exc.code}: {exc.message}{field}", markup=True, soft_wrap=True)
+    message = exc.message
+    if isinstance(exc, AuthenticationError):
+        # The server's words are for any HTTP client ("send 'Authorization: Bearer …'"); a CLI user
+        # signs in instead.
+        reason = message.split(": send 'Authorization", 1)[0].split("; create a new one", 1)[0]
+        message = f"{reason}: run 'stratus login' or set STRATUS_TOKEN"
+    stderr.print(f"[red]error[/red] {exc.code}: {escape(message)}{field}", markup=True, soft_wrap=True)
 
 
 def _az_option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
@@ -170,6 +282,7 @@ def _az_option(name: str, annotation: Any, default: Any = None) -> inspect.Param
 AZ_OPTIONS = (
     _az_option("workspace_name", WorkspaceOpt),
     _az_option("output", OutputOpt, OutputFormat.json),
+    _az_option("query", QueryOpt),
     _az_option("url", UrlOpt),
     _az_option("resource_group", ResourceGroupOpt),
     _az_option("subscription", SubscriptionOpt),
@@ -189,16 +302,17 @@ def workspace_command(
     def decorate(fn: Callable[..., object]) -> Callable[..., None]:
         own = [_evaluated(p, fn) for p in list(inspect.signature(fn).parameters.values())[1:]]  # after ml
         declared = {p.name for p in own}
-        wanted = [p for p in AZ_OPTIONS if output or p.name != "output"]
+        wanted = [p for p in AZ_OPTIONS if output or p.name not in ("output", "query")]
         params = _with_az_options(own, wanted)
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> None:
             az = {p.name: kwargs[p.name] if p.name in declared else kwargs.pop(p.name) for p in wanted}
-            ml = client(az["workspace_name"], az["url"], az["resource_group"], az["subscription"])
-            result = fn(ml, **kwargs)
-            if result is not None:
-                emit(result, az["output"], columns)
+            with querying(az.get("query")):
+                ml = client(az["workspace_name"], az["url"], az["resource_group"], az["subscription"])
+                result = fn(ml, **kwargs)
+                if result is not None:
+                    emit(result, az.get("output", OutputFormat.json), columns)
 
         # Typer reads the options from the signature and resolves annotations against fn's module, so
         # these are the objects themselves.

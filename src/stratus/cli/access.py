@@ -81,7 +81,7 @@ def token_create(
     if save_to is not None and token.token:
         write_private(save_to, token.token + "\n")
         stderr.print(f"Token saved to {save_to} (mode 0600)")
-    if output is OutputFormat.json:
+    if output is not OutputFormat.table:  # the API body, or what --query kept of it
         emit(token, output)
         return
     emit(token, output, TOKEN_COLUMNS[:5])

@@ -147,7 +147,7 @@ def build(
     name: NameOpt,
     version: VersionOpt,
     wait: Annotated[
-        bool, typer.Option("--wait/--no-wait", help="Wait for the build to end (a failure exits 2)")
+        bool, typer.Option("--wait/--no-wait", help="Wait for the build to end (a failure exits 1)")
     ] = True,
     stream: Annotated[
         bool, typer.Option("--stream", help="Print the build log to stderr as it is written; waits")
@@ -189,9 +189,9 @@ def _finished(ml: MLClient, name: str, version: str) -> Environment:
     environment = ml.environments.get(name, version)
     if environment.status == "Building":  # the log stream stopped before the build ended
         return ml.environments.build(name, version, wait=True)  # joins the running build
-    if environment.status == "Failed":
+    if environment.status == "Failed":  # uv's reason is in the log just printed: not a second time
         raise EnvironmentBuildError(
-            f"environment {name}:{version} failed to build: {environment.build_error or 'see the build log'}",
+            f"environment {name}:{version} failed to build; the build log above says why",
             spec_hash=environment.spec_hash,
         )
     return environment

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
+from stratus.cli._common import DownloadPathOpt, download_report, stderr, workspace_command
 
 if TYPE_CHECKING:
     from stratus.client import MLClient
@@ -50,4 +50,7 @@ def show(ml: MLClient, name: NameOpt) -> Job:
 @workspace_command(("name", "download_path"))
 def download(ml: MLClient, name: NameOpt, download_path: DownloadPathOpt = Path()) -> dict[str, Any]:
     """Download a job's artifacts into <download-path>/artifacts/."""
-    return download_report(ml.jobs.download(name, download_path=download_path), name=name)
+    report = download_report(ml.jobs.download(name, download_path=download_path), name=name)
+    if not report["files"]:
+        stderr.print(f"job {name} logged no artifacts: {report['download_path']} is empty", soft_wrap=True)
+    return report

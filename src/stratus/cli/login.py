@@ -7,7 +7,16 @@ from urllib.parse import quote
 
 import typer
 
-from stratus.cli._common import EXIT_USAGE, OutputFormat, OutputOpt, emit, handle_errors, stderr
+from stratus.cli._common import (
+    EXIT_USAGE,
+    OutputFormat,
+    OutputOpt,
+    QueryOpt,
+    emit,
+    handle_errors,
+    querying,
+    stderr,
+)
 from stratus.errors import NotFoundError
 
 
@@ -18,6 +27,7 @@ def login(
     token: Annotated[str | None, typer.Option("--token", help="Prefer --token-file or stdin")] = None,
     token_file: Annotated[Path | None, typer.Option("--token-file", help="File holding the token")] = None,
     output: OutputOpt = OutputFormat.json,
+    query: QueryOpt = None,
 ) -> None:
     """Check a token against the server and save it as your profile (0600)."""
     from stratus.client import profile
@@ -52,4 +62,5 @@ def login(
         transport.close()
     path = profile.save_profile(url.rstrip("/"), secret, workspace_name)
     stderr.print(f"Logged in to {url} as {me.user}; profile saved in {path}")
-    emit(me, output, ("user", "is_server_admin", "token_workspace"))
+    with querying(query):
+        emit(me, output, ("user", "is_server_admin", "token_workspace"))

@@ -9,12 +9,15 @@ import typer
 
 from stratus.cli._common import (
     OutputFormat,
+    QueryOpt,
     ResourceGroupOpt,
     SubscriptionOpt,
     UrlOpt,
     WorkspaceOpt,
+    current_query,
     emit,
     handle_errors,
+    querying,
     stderr,
     workspace_command,
 )
@@ -40,8 +43,9 @@ def env(
     workspace_name: WorkspaceOpt = None,
     output: Annotated[
         OutputFormat | None,
-        typer.Option("--output", "-o", help="Default: shell 'export' lines; or json, table"),
+        typer.Option("--output", "-o", help="Default: shell 'export' lines; or json, yaml, tsv, table…"),
     ] = None,
+    query: QueryOpt = None,
     url: UrlOpt = None,
     resource_group: ResourceGroupOpt = None,
     subscription: SubscriptionOpt = None,
@@ -63,8 +67,9 @@ def env(
             "warning: no token found (STRATUS_TOKEN, 'stratus login' or the local server's admin token): "
             "MLFLOW_TRACKING_TOKEN left out"
         )
-    if output is not None:
-        emit(variables, output, tuple(variables))
+    if output is not None or query:
+        with querying(query):
+            emit(variables, output or OutputFormat.json, tuple(variables))
         return
     print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items()), flush=True)
 
@@ -120,10 +125,10 @@ def import_(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         bars.stop()
-    if output is OutputFormat.json:
-        emit(summary.as_dict(), output)
-    else:
+    if output is OutputFormat.table and current_query() is None:
         Console().print(_table(summary))
+    else:
+        emit(summary.as_dict(), output)
     for warning in summary.warnings:
         stderr.print(f"[yellow]warning[/yellow] {escape(warning)}", markup=True, soft_wrap=True)
 

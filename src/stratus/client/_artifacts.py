@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from stratus.client._http import Transport
-from stratus.errors import InvalidInputError, StratusError
+from stratus.errors import InvalidInputError, NotFoundError
 
 ARTIFACT_SCHEME = "mlflow-artifacts:"
 CHUNK = 1024 * 1024
@@ -74,11 +74,16 @@ class ArtifactTransfer:
                     found.append(RemoteFile(child, int(entry.get("file_size") or 0)))
         return sorted(found, key=lambda f: f.path)
 
-    def download(self, prefix: str, destination: Path) -> list[Path]:
-        """Files under ``prefix`` into ``destination``, keeping their relative paths."""
+    def download(self, prefix: str, destination: Path, *, allow_empty: bool = False) -> list[Path]:
+        """Files under ``prefix`` into ``destination``, keeping their relative paths. Nothing there is an
+        error unless ``allow_empty`` (a run may have logged no artifacts): then ``destination`` is made
+        empty."""
         files = self.list_files(prefix)
+        if not files and allow_empty:
+            destination.mkdir(parents=True, exist_ok=True)
+            return []
         if not files:
-            raise StratusError(f"no files under {ARTIFACT_SCHEME}/{prefix}", code="RESOURCE_DOES_NOT_EXIST")
+            raise NotFoundError(f"no files under {ARTIFACT_SCHEME}/{prefix}", field="path")
         written = []
         with _progress(self._show_progress) as progress:
             task = progress.add_task("download", total=sum(f.size for f in files))

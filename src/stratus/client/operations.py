@@ -193,10 +193,11 @@ class JobOperations(_Operations):
         return self._entity(Job, "GET", self._path(f"/{_q(name)}"))
 
     def download(self, name: str, *, download_path: str | os.PathLike[str] = ".", **_azure_only: Any) -> Path:
-        """The job's artifacts into ``<download_path>/artifacts/``, as ``az ml job download`` does."""
+        """The job's artifacts into ``<download_path>/artifacts/``, as ``az ml job download`` does (left
+        empty when the job logged none)."""
         job = self.get(name)
         target = Path(download_path) / "artifacts"
-        self._files.download(artifact_path(job.artifact_uri or ""), target)
+        self._files.download(artifact_path(job.artifact_uri or ""), target, allow_empty=True)
         return target
 
 

@@ -28,6 +28,29 @@ class Permission(StrEnum):
     def is_workspace_scoped(self) -> bool:
         return self.value.startswith("workspace.")
 
+    @property
+    def in_words(self) -> str:
+        """What the permission lets one do, for messages ("... needs one of the roles ...")."""
+        return _PERMISSION_WORDS[self]
+
+
+_PERMISSION_WORDS = {
+    Permission.ANONYMOUS: "anyone may do this",
+    Permission.AUTHENTICATED: "signing in",
+    Permission.SERVER_ADMIN: "managing workspaces and users",
+    Permission.READ: "reading",
+    Permission.LOG_RUNS: "logging experiments and runs",
+    Permission.WRITE_ASSETS: "creating and changing data, models and environments",
+    Permission.MANAGE_COMPUTE: "managing compute",
+    Permission.MANAGE_SECRETS: "managing secrets",
+    Permission.USE_SECRETS: "reading secret values",
+    Permission.DELETE_ASSETS: "archiving and deleting assets",
+    Permission.MANAGE_DATASTORES: "managing datastores, garbage collection and MLflow imports",
+    Permission.CREATE_LOCAL_DATASTORE: "creating datastores over local folders",
+    Permission.UPDATE_SETTINGS: "changing workspace settings",
+    Permission.MANAGE_ACCESS: "managing roles and access",
+}
+
 
 class Role(StrEnum):
     OWNER = "Owner"

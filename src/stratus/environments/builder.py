@@ -349,11 +349,20 @@ class EnvironmentCache:
                 shutil.rmtree(venv, ignore_errors=True)
                 if isinstance(exc, _StepFailedError):
                     message = f"environment {spec_hash[:12]} failed to {exc.step}:\n{exc.detail}"
+                    # uv's own lines are just above in the log: the summary does not repeat them (a
+                    # reason of ours, such as a timeout, is not in the log yet and is said)
+                    first = exc.detail.splitlines()[0] if exc.detail else ""
+                    summary = (
+                        f"environment {spec_hash[:12]} failed to {exc.step} (uv's output above)"
+                        if first and first in out.recent
+                        else message
+                    )
                     failed_field = None
                 else:
                     message = f"environment {spec_hash[:12]} cannot be built: {out.redact(exc.message)}"
+                    summary = message
                     failed_field = exc.field
-                out.line(f"# build failed: {message}")
+                out.line(f"# build failed: {summary}")
                 self._write_status(
                     replace(
                         status,

@@ -1,4 +1,6 @@
-"""One error shape for the Stratus API: ``{"error": {"code", "message", "field"}}``; never a stack trace."""
+"""One error shape for the Stratus API: ``{"error": {"code", "message", "field"}}``; never a stack trace.
+
+Not found is ``NOT_FOUND`` on ``/api/v1`` and ``RESOURCE_DOES_NOT_EXIST`` on the MLflow routes, always."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stratus.artifacts.errors import UnsafePathError
-from stratus.errors import InvalidInputError, StratusError
+from stratus.errors import InvalidInputError, NotFoundError, StratusError
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +147,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if mlflow is not None:
             return mlflow
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+        body = exc.to_dict()
+        if isinstance(exc, NotFoundError):  # one not-found code on /api/v1, whatever the service said
+            body["error"]["code"] = NotFoundError.code  # type: ignore[index]
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(UnsafePathError)
     async def _unsafe_path(request: Request, exc: UnsafePathError) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import logging.handlers
@@ -47,7 +48,8 @@ class _Server(uvicorn.Server):
         bound = [s.getsockname() for server in self.servers for s in server.sockets]
         if bound:
             host, port = str(bound[0][0]), int(bound[0][1])
-            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # bound everywhere: reach it here
+            if ipaddress.ip_address(host).is_unspecified:  # bound on every address: reach it on loopback
+                host = "::1" if ":" in host else "127.0.0.1"
             shown = f"[{host}]" if ":" in host else host
             local_server.announce(self.home, f"{self.scheme}://{shown}:{port}")
 
@@ -69,6 +71,21 @@ def check_exposure(host: str, ssl_certfile: Path | None, ssl_keyfile: Path | Non
             f"refusing to listen on {host} without TLS: tokens would cross the network in clear text; "
             "give --ssl-certfile and --ssl-keyfile, or --insecure if something else terminates TLS"
         )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the banner: a port in use is a clear error, not a traceback
+    after the token was printed."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(
+                f"port {port} on {host} is busy: another server (perhaps Stratus) listens there; stop it "
+                "or start with --port (0 picks a free one; the CLI finds it through <home>/server.json)"
+            ) from None
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def configure_logging(settings: Settings) -> Path:
@@ -97,13 +114,14 @@ def serve(
     announce: bool = True,
 ) -> None:
     check_exposure(settings.host, ssl_certfile, ssl_keyfile, insecure)
+    listener = bind(settings.host, settings.port)  # a busy port is said before anything else happens
     os.umask(0o077)  # the database, logs and artifacts are the server's own: nobody else reads them
     prepare_home(settings)
     log_file = configure_logging(settings)
     state = bootstrap(settings)
     scheme = "https" if ssl_certfile else "http"
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    url = f"{scheme}://{host}:{settings.port}"
+    url = f"{scheme}://{host}:{listener.getsockname()[1]}"  # the port bound (--port 0: a free one)
     if announce:
         print(f"Stratus server on {url}  (home {settings.resolved_home}, logs {log_file})", flush=True)
         if state.new_admin_token:
@@ -129,8 +147,9 @@ def serve(
         ws="none",  # no WebSocket routes: leaves uvicorn's websockets implementation unimported
     )
     try:
-        _Server(config, settings.resolved_home, scheme).run()
+        _Server(config, settings.resolved_home, scheme).run(sockets=[listener])
     finally:
+        listener.close()
         local_server.withdraw(settings.resolved_home)
         state.close()
         log.info("stopped")

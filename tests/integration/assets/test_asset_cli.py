@@ -201,10 +201,12 @@ def test_data_bad_input_exit_codes(cli, tmp_path: Path) -> None:
     cli("data", "show", "-n", "checked", code=2)  # neither --version nor --label
     cli("data", "show", "-n", "checked", "-v", "1", "-l", "latest", code=2)
     cli("data", "show", "-n", "checked", "-v", "9", code=3)
-    cli("data", "show", "-n", "never-registered", "-l", "latest", code=3)
+    never = cli("data", "show", "-n", "never-registered", "-l", "latest", code=3)
+    assert "data asset 'never-registered' not found" in never.stderr and "archived" not in never.stderr
     # Without --version, archive and restore act on every version.
     assert [d["is_archived"] for d in as_json(cli("data", "archive", "-n", "checked"))] == [True]
-    cli("data", "show", "-n", "checked", "-l", "latest", code=3)
+    all_archived = cli("data", "show", "-n", "checked", "-l", "latest", code=3)
+    assert "no version that is not archived" in " ".join(all_archived.stderr.split())
     cli("data", "restore", "-n", "checked")
     assert as_json(cli("data", "show", "-n", "checked", "-l", "latest"))["version"] == "1"
 
@@ -264,8 +266,14 @@ def test_environment_curated_and_bad_input(cli, tmp_path: Path) -> None:
     cli("environment", "create", code=2)
     cli("environment", "build", "-n", "six-env", "-v", "1", "--stream", "--no-wait", code=2)
     cli("environment", "build", "-n", "never-registered", "-v", "1", code=3)
-    # A build that fails exits 2 with uv's reason, after streaming the log.
+    # A build that fails exits 1 (an error, not a usage mistake) with uv's reason printed once: in the
+    # streamed log, or in the error when nothing was streamed.
     cli("environment", "create", "-n", "unsolvable", "--python", "3.11", "--pip", "six==0.0.1")
-    failed = cli("environment", "build", "-n", "unsolvable", "-v", "1", "--stream", code=2)
+    failed = cli("environment", "build", "-n", "unsolvable", "-v", "1", "--stream", code=1)
     assert failed.stdout == "" and "six==0.0.1" in failed.stderr and "failed to build" in failed.stderr
-    assert as_json(cli("environment", "show", "-n", "unsolvable", "-v", "1"))["status"] == "Failed"
+    shown = as_json(cli("environment", "show", "-n", "unsolvable", "-v", "1"))
+    assert shown["status"] == "Failed"
+    reason = shown["build_error"].strip().splitlines()[-1].strip()
+    assert " ".join(failed.stderr.split()).count(" ".join(reason.split())) == 1, (reason, failed.stderr)
+    again = cli("environment", "build", "-n", "unsolvable", "-v", "1", code=1)
+    assert " ".join(again.stderr.split()).count(" ".join(reason.split())) == 1, (reason, again.stderr)

@@ -101,6 +101,10 @@ def test_runs_are_jobs_and_experiments(
     assert json.loads(cli("job", "show", "-n", run_id).stdout)["status"] == "Completed"
     cli("job", "download", "-n", run_id, "--download-path", str(tmp_path / "cli-dl"))
     assert _tree(tmp_path / "cli-dl" / "artifacts") == _tree(source)
+    # A job that logged no artifacts downloads as an empty folder, and says so.
+    empty = cli("job", "download", "-n", failed, "--download-path", str(tmp_path / "none"))
+    assert json.loads(empty.stdout)["files"] == [] and (tmp_path / "none" / "artifacts").is_dir()
+    assert "logged no artifacts" in " ".join(empty.stderr.split())
     assert json.loads(cli("experiment", "show", "-n", "views").stdout)["experiment_id"] == experiment
     assert "views" in cli("experiment", "list", "-o", "table").stdout
     assert "not found" in cli("job", "show", "-n", "0" * 32, code=3).stderr
@@ -151,6 +155,13 @@ def test_model_yaml_and_mlflow_share_one_registry(
     listed = json.loads(cli("model", "list", "-n", "shared").stdout)
     assert [(m["version"], m["type"]) for m in listed] == [("2", "mlflow_model"), ("1", "custom_model")]
     assert ml.models.get("shared", label="champion").version == "2"
+    # Aliases of any length MLflow takes resolve as labels; an unknown one is "not found" (exit 3).
+    mlflow_client.set_registered_model_alias("shared", "release-candidate-for-the-q3-launch", "1")
+    assert ml.models.get("shared", label="release-candidate-for-the-q3-launch").version == "1"
+    shown = cli("model", "show", "-n", "shared", "-l", "release-candidate-for-the-q3-launch")
+    assert json.loads(shown.stdout)["version"] == "1"
+    missing = cli("model", "show", "-n", "shared", "-l", "no-such-alias", code=3)
+    assert "no alias 'no-such-alias'" in " ".join(missing.stderr.split())
     assert ml.models.get("shared", label="latest").version == "2"
     cli("model", "archive", "-n", "shared", "-v", "2")
     assert ml.models.get("shared", label="latest").version == "1", "archived versions are not latest"

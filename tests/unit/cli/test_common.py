@@ -89,3 +89,51 @@ def test_every_command_takes_the_az_ml_options() -> None:
             assert {"--resource-group", "-g", "--subscription"} <= options, name
         checked += 1
     assert checked >= 15
+
+
+def test_output_formats_and_query(capsys: pytest.CaptureFixture[str]) -> None:
+    """az's -o json|jsonc|yaml|tsv|table|none and --query (JMESPath over the JSON result)."""
+    import yaml
+
+    from stratus.cli._common import OutputFormat, emit, querying
+
+    rows = [
+        {"name": "a", "version": 1, "tags": {"t": "x"}, "archived": False},
+        {"name": "b", "version": 2, "tags": {}, "archived": True},
+    ]
+    emit(rows, OutputFormat.tsv)
+    assert capsys.readouterr().out == "false\ta\t1\ntrue\tb\t2\n", "scalars in key order, nested left out"
+    with querying("[].name"):
+        emit(rows, OutputFormat.tsv)
+    assert capsys.readouterr().out == "a\nb\n"
+    with querying("[?archived].version | [0]"):
+        emit(rows, OutputFormat.tsv)
+    assert capsys.readouterr().out == "2\n"
+    emit(rows, OutputFormat.yaml)
+    assert yaml.safe_load(capsys.readouterr().out) == rows
+    with querying("[0]"):
+        emit(rows, OutputFormat.json)
+    assert json.loads(capsys.readouterr().out) == rows[0]
+    emit(rows, OutputFormat.none)
+    assert capsys.readouterr().out == ""
+    emit(rows, OutputFormat.jsonc)
+    assert json.loads(capsys.readouterr().out) == rows
+    with querying("[].name"):
+        emit(rows, OutputFormat.table)
+    table = capsys.readouterr().out
+    assert "Result" in table and " a " in table and " b " in table
+
+
+def test_a_bad_query_is_a_usage_error() -> None:
+    from stratus.cli._common import OutputFormat, emit, querying
+    from stratus.errors import InvalidInputError
+
+    with querying("[?"), pytest.raises(InvalidInputError, match="JMESPath"):
+        emit([{"a": 1}], OutputFormat.json)
+
+
+def test_every_command_takes_query() -> None:
+    for name, command in _commands():
+        if name in ("server start", "role delete"):  # prints a banner / nothing on stdout
+            continue
+        assert "--query" in {opt for param in command.params for opt in param.opts}, name

@@ -14,7 +14,7 @@ from stratus.cli._common import OutputFormat, WorkspaceOpt, workspace_command
 from stratus.client import MLClient
 from stratus.errors import NotFoundError
 
-AZ = ["workspace_name", "output", "url", "resource_group", "subscription"]
+AZ = ["workspace_name", "output", "query", "url", "resource_group", "subscription"]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="A name")]
 app = typer.Typer()
 
@@ -68,7 +68,7 @@ def _invoke(*args: str, code: int = 0) -> Any:
 
 def test_the_az_options_follow_the_commands_own() -> None:
     assert [p.name for p in _params("show")] == ["name", "loud", *AZ]
-    assert [p.name for p in _params("quiet")] == ["name", *(n for n in AZ if n != "output")]
+    assert [p.name for p in _params("quiet")] == ["name", *(n for n in AZ if n not in ("output", "query"))]
     options = {opt for p in _params("show") for opt in p.opts}
     assert {"-w", "-o", "--url", "-g", "--subscription"} <= options
     assert _invoke("show", "--help").stdout.count("Show a name.") == 1
@@ -94,6 +94,7 @@ def test_an_az_option_the_command_declares_is_passed_and_keeps_its_place(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert [p.name for p in _params("scoped")] == ["user", "workspace_name", "label", "output", *AZ[2:]]
+    assert "query" in AZ[2:], "--query follows the command's own --output"
     output = next(p for p in _params("scoped") if p.name == "output")
     assert output.help == "Own help" and output.default is OutputFormat.table
     monkeypatch.setenv("STRATUS_WORKSPACE", "from-env")

@@ -157,3 +157,14 @@ def test_errors_before_routing_keep_the_mlflow_shape_on_mlflow_paths(admin: Test
     )
     assert big.status_code == 413 and big.json()["error_code"] == "INVALID_PARAMETER_VALUE", big.text
     assert admin.get("/api/v1/workspaces/a%00b").json()["error"]["code"] == "BAD_REQUEST"
+
+
+def test_one_not_found_code_per_route_family(admin: TestClient) -> None:
+    """``NOT_FOUND`` on /api/v1 and ``RESOURCE_DOES_NOT_EXIST`` on MLflow routes, for the same missing run."""
+    missing = "0" * 32
+    v1 = admin.get(f"/api/v1/workspaces/default/jobs/{missing}")
+    assert (v1.status_code, v1.json()["error"]["code"]) == (404, "NOT_FOUND")
+    mlflow = admin.get("/api/2.0/mlflow/runs/get", params={"run_id": missing})
+    assert (mlflow.status_code, mlflow.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    model = admin.get("/api/v1/workspaces/default/models/nothing/versions/latest")
+    assert (model.status_code, model.json()["error"]["code"]) == (404, "NOT_FOUND")

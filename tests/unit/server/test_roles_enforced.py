@@ -54,6 +54,25 @@ def test_role_matrix(api: TestClient, team: dict[str, str], role: str) -> None:
             assert response.json()["error"]["code"] == "PERMISSION_DENIED"
 
 
+def test_a_refused_write_names_the_permission_in_words(api: TestClient, team: dict[str, str]) -> None:
+    reader = {**bearer(team["Reader"]), "Content-Type": "application/json"}
+    refused = api.post(
+        "/workspaces/team/api/2.0/mlflow/experiments/create", content='{"name": "x"}', headers=reader
+    )
+    message = refused.json()["message"]
+    assert refused.status_code == 403
+    assert message.startswith("logging experiments and runs in workspace 'team'"), message
+    assert "Contributor, Data Scientist, Owner" in message and "you hold: Reader" in message
+    settings = api.patch("/api/v1/workspaces/team", content='{"description": "x"}', headers=reader)
+    assert settings.json()["error"]["message"].startswith("changing workspace settings in workspace 'team'")
+
+
+def test_every_permission_has_words() -> None:
+    from stratus.entities.roles import Permission
+
+    assert all(p.in_words and "." not in p.in_words for p in Permission)
+
+
 def test_role_changes_and_revocation_take_effect_at_once(
     admin: TestClient, api: TestClient, team: dict[str, str]
 ) -> None:

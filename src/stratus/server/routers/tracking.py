@@ -23,6 +23,8 @@ from stratus.server.schemas import GarbageCollection, GarbageReport, ListRespons
 router = secured_router(prefix="/api/v1/workspaces/{workspace_name}", tags=["tracking"])
 Name = Annotated[str, Path(min_length=1, max_length=256)]
 Version = Annotated[str, Path(min_length=1, max_length=10)]
+# A version number, ``latest``, or an MLflow alias (MLflow allows aliases of up to 255 characters).
+VersionOrLabel = Annotated[str, Path(min_length=1, max_length=255)]
 IncludeArchived = Annotated[bool, Query(description="Also deleted experiments and jobs, or archived models")]
 READ = requires(Permission.READ)
 WRITE = requires(Permission.WRITE_ASSETS)
@@ -121,7 +123,7 @@ async def create_model(
 
 
 @router.get("/models/{name}/versions/{version}", response_model=Model, openapi_extra=READ)
-async def get_model(name: Name, version: Version, request: Request, state: StateDep) -> Model:
+async def get_model(name: Name, version: VersionOrLabel, request: Request, state: StateDep) -> Model:
     """``version`` is an integer; ``latest`` (newest not archived) or an MLflow alias name also work."""
     number, label = (version, None) if version.isdigit() else (None, version)
     return await call(state.models.get, request.state.workspace, name, number, label)

@@ -238,8 +238,8 @@ class AuthService:
         granting = sorted(r.value for r in Role if permission in permissions_of({r}))
         held = ", ".join(sorted(r.value for r in roles)) or "none"
         raise PermissionDeniedError(
-            f"{permission.value} in workspace {workspace_name!r} needs one of the roles "
-            f"{', '.join(granting)}; you hold: {held}"
+            f"{permission.in_words} in workspace {workspace_name!r} (permission {permission.value}) needs "
+            f"one of the roles {', '.join(granting)}; you hold: {held}"
         )
 
     def can(self, caller: Caller, permission: Permission, workspace_name: str) -> bool:

@@ -11,7 +11,7 @@ import contextlib
 import re
 
 from stratus.entities import CreationContext, Model
-from stratus.errors import ConflictError
+from stratus.errors import ConflictError, NotFoundError
 from stratus.server.services.experiments import invalid
 from stratus.server.services.registry import RegistryQueries, RegistryService
 from stratus.store.access import WorkspaceRecord
@@ -141,7 +141,14 @@ class ModelAssetService:
             if not versions:
                 raise invalid(f"model {name!r} has no version that is not archived", "label")
             return versions[0]
-        return self.registry.get_by_alias(workspace, name, label)
+        model = self.registry.get_model(workspace, name)
+        if label not in model.aliases:
+            known = ", ".join(sorted(model.aliases)) or "none"
+            raise NotFoundError(
+                f"model {model.name!r} has no alias {label!r} (its aliases: {known}; or use label=latest)",
+                field="label",
+            )
+        return self.registry.get_version(workspace, model.name, model.aliases[label])
 
     def _versions(
         self, workspace: WorkspaceRecord, name: str, *, include_archived: bool

@@ -38,7 +38,12 @@ class VersionedAssets(Generic[E]):
                     f"unknown label {label!r}; a {self._label} has the label '{LATEST}'", field="label"
                 )
             record = self._store.assets.latest(workspace.id, self.kind, name)
-            missing = f"{self._label} {name!r} has no version that is not archived"
+            if record is None and self._store.assets.list_versions(
+                workspace.id, self.kind, name, include_archived=True
+            ):
+                missing = f"{self._label} {name!r} has no version that is not archived"
+            else:
+                missing = f"{self._label} {name!r} not found"
         else:
             record = self._store.assets.get_version(workspace.id, self.kind, name, version)
             missing = f"{self._label} {name}:{version} not found"
