@@ -253,9 +253,9 @@ def import_mlflow(
     if target_token and source_auth.token == target_token:  # never hand the Stratus token to the source
         source_auth = replace(source_auth, token=None)
         source_hint = (
-            "MLFLOW_TRACKING_TOKEN holds your Stratus token, which is never sent to the source: if the "
-            "source needs a token, set MLFLOW_TRACKING_TOKEN to that server's own token (the Stratus "
-            "side takes STRATUS_TOKEN or your 'stratus login')"
+            "check --from; MLFLOW_TRACKING_TOKEN holds your Stratus token, which is never sent to the "
+            "source: if the source needs a token, set MLFLOW_TRACKING_TOKEN to that server's own token "
+            "(the Stratus side takes STRATUS_TOKEN or your 'stratus login')"
         )
     importer = _Importer(
         _Side(source_uri, source_auth),
