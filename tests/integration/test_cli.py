@@ -6,14 +6,13 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from plugins.stratus_server import LiveServer, cli_invoker, start_server
+from plugins.stratus_server import LiveServer, cli_invoker, run_stratus, start_server
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +138,7 @@ def test_login_saves_a_private_profile(server: LiveServer, tmp_path: Path) -> No
     token_file.write_text(server.admin_token + "\n")
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "stratus", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            input=stdin,
-            timeout=60,
-        )
+        return run_stratus(env, *args, stdin=stdin)
 
     result = run("login", "--url", server.url, "-w", "default", "--token-file", str(token_file))
     assert result.returncode == 0, result.stderr

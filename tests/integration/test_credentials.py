@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.stratus_server import LiveServer, start_server
+from plugins.stratus_server import LiveServer, run_stratus, start_server
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,7 @@ def _clean_env(home: Path, config: Path, **extra: str) -> dict[str, str]:
 
 
 def _stratus(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stratus", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=120,
-    )
+    return run_stratus(env, *args, stdin=stdin)
 
 
 def test_the_server_records_itself_and_the_cli_finds_it_on_any_port(

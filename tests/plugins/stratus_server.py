@@ -179,6 +179,20 @@ def as_json(response: httpx.Response) -> Any:
     return response.json()
 
 
+def run_stratus(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m stratus <args>`` as a separate process with exactly ``env``, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "stratus", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=timeout,
+    )
+
+
 def cli_invoker(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``invoke(*args, input=None, code=0)``: the Typer CLI in process against ``server`` as its admin,
     asserting the exit code (the message shows the output and any exception)."""

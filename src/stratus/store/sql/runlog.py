@@ -171,16 +171,8 @@ def log_points_in_one_statement(
             {
                 "run_id": run_id,
                 "workspace": workspace_id,
-                "keys": [p["key"] for p in stored],
-                "steps": [p["step"] for p in stored],
-                "timestamps": [p["timestamp"] for p in stored],
-                "values": [p["value"] for p in stored],
-                "nans": [p["is_nan"] for p in stored],
-                "latest_keys": [p["key"] for p in latest],
-                "latest_values": [p["value"] for p in latest],
-                "latest_nans": [p["is_nan"] for p in latest],
-                "latest_timestamps": [p["timestamp"] for p in latest],
-                "latest_steps": [p["step"] for p in latest],
+                **_arrays(stored),
+                **_arrays(latest, prefix="latest_"),
             },
         )
         row = cursor.fetchone()
@@ -193,17 +185,7 @@ def write_points(connection: Connection, run_id: str, stored: list[dict[str, Any
     statements = _statements(connection.dialect)
     with driver_cursor(connection) as cursor:
         if statements.dialect == "postgresql":
-            cursor.execute(
-                _PG_INSERT_POINTS,
-                {
-                    "run_id": run_id,
-                    "keys": [p["key"] for p in stored],
-                    "steps": [p["step"] for p in stored],
-                    "timestamps": [p["timestamp"] for p in stored],
-                    "values": [p["value"] for p in stored],
-                    "nans": [p["is_nan"] for p in stored],
-                },
-            )
+            cursor.execute(_PG_INSERT_POINTS, {"run_id": run_id, **_arrays(stored)})
         else:
             cursor.executemany(
                 _SQLITE_INSERT_POINTS,
@@ -216,6 +198,12 @@ def write_points(connection: Connection, run_id: str, stored: list[dict[str, Any
             connection.execute(statements.latest_upsert_core, latest)
         else:
             cursor.executemany(statements.latest_upsert, latest)
+
+
+def _arrays(points: list[dict[str, Any]], prefix: str = "") -> dict[str, list[Any]]:
+    """Points as the column arrays PostgreSQL's ``unnest`` takes, named as the statements name them."""
+    columns = {"keys": "key", "steps": "step", "timestamps": "timestamp", "values": "value", "nans": "is_nan"}
+    return {prefix + name: [p[column] for p in points] for name, column in columns.items()}
 
 
 def _latest_per_key(stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
