@@ -74,6 +74,14 @@ QueryOpt = Annotated[
     str | None,
     typer.Option("--query", help="JMESPath query over the JSON result, as az's (e.g. --query token -o tsv)"),
 ]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Set a field of the --file YAML before it is checked: key.path=value (list items as "
+        "key[0]; JSON values such as 3, true or {...}); repeatable",
+    ),
+]
 # The --query of the running command: ``emit`` applies it to whatever the command prints.
 _QUERY: ContextVar[str | None] = ContextVar("stratus_cli_query", default=None)
 WorkspaceOpt = Annotated[
@@ -106,6 +114,26 @@ def client(
     ml = MLClient(connection.token, workspace_name=connection.workspace or "default", endpoint=connection.url)
     _open_clients.append(ml)
     return ml
+
+
+def parse_sets(sets: list[str] | None, file: Path | None) -> list[dict[str, Any]]:
+    """``--set key.path=value`` options as azure-ai-ml's ``params_override`` (values JSON when they parse
+    as JSON, else the text as given)."""
+    if not sets:
+        return []
+    if file is None:
+        raise typer.BadParameter("--set changes the YAML given with --file", param_hint="--set")
+    parsed = []
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r}: use key.path=value", param_hint="--set")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        parsed.append({key.strip(): value})
+    return parsed
 
 
 def files_under(folder: Path) -> list[str]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stratus.cli._assets import EveryVersionOpt, LabelOpt, check_version_or_label, from_here, set_archived
-from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
+from stratus.cli._common import DownloadPathOpt, SetOpt, download_report, parse_sets, workspace_command
 
 if TYPE_CHECKING:
     from stratus.client import MLClient
@@ -36,6 +36,7 @@ def create(
         str | None, typer.Option("--type", "-t", help="uri_file, uri_folder (default) or mltable")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    sets: SetOpt = None,
 ) -> Data:
     """Register a data version from a YAML file (or --name and --path); local files are uploaded."""
     from stratus.specs import data_from_fields, load_data
@@ -48,8 +49,9 @@ def create(
         "description": description,
     }
     if file is not None:
-        data = load_data(file, **fields)
+        data = load_data(file, params_override=parse_sets(sets, file), **fields)
     elif name and path:
+        parse_sets(sets, file)  # --set without --file is a usage error
         data = data_from_fields(**fields)
     else:
         raise typer.BadParameter("give --file, or --name and --path", param_hint="--file")

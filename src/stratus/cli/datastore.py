@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stratus.cli._common import workspace_command
+from stratus.cli._common import SetOpt, parse_sets, workspace_command
 
 if TYPE_CHECKING:
     from stratus.client import MLClient
@@ -28,11 +28,13 @@ def create(
     ml: MLClient,
     file: Annotated[Path, typer.Option("--file", "-f", help="Azure ML datastore YAML (any type)")],
     name: Annotated[str | None, typer.Option("--name", "-n", help="Overrides the YAML's name")] = None,
+    sets: SetOpt = None,
 ) -> Datastore:
     """Create or update a datastore from a YAML file; its credentials are stored in the key vault."""
     from stratus.specs import load_datastore
 
-    return ml.datastores.create_or_update(load_datastore(file, name=name))
+    datastore = load_datastore(file, params_override=parse_sets(sets, file), name=name)
+    return ml.datastores.create_or_update(datastore)
 
 
 @app.command("list")

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stratus.cli._assets import EveryVersionOpt, LabelOpt, check_version_or_label, from_here, set_archived
-from stratus.cli._common import DownloadPathOpt, download_report, stderr, workspace_command
+from stratus.cli._common import (
+    DownloadPathOpt,
+    SetOpt,
+    download_report,
+    parse_sets,
+    stderr,
+    workspace_command,
+)
 from stratus.errors import NotFoundError, StratusError
 
 if TYPE_CHECKING:
@@ -57,6 +64,7 @@ def create(
             help="azureml:<model>:<version> or @<alias>: the Python and packages it was saved with",
         ),
     ] = None,
+    sets: SetOpt = None,
 ) -> Environment:
     """Register an environment version from a YAML file, or from --name with --python/--pip (or --image,
     --conda-file, --build-context, or --from-model). Building is a separate step: `stratus environment
@@ -87,8 +95,9 @@ def create(
         "description": description,
     }
     if file is not None:
-        environment = load_environment(file, **fields)
+        environment = load_environment(file, params_override=parse_sets(sets, file), **fields)
     elif name:
+        parse_sets(sets, file)  # --set without --file is a usage error
         environment = environment_from_fields(**fields)
     else:
         raise typer.BadParameter("give --file, or --name with --python/--pip or --image", param_hint="--file")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from stratus.cli._common import DownloadPathOpt, download_report, workspace_command
+from stratus.cli._common import DownloadPathOpt, SetOpt, download_report, parse_sets, workspace_command
 
 if TYPE_CHECKING:
     from stratus.client import MLClient
@@ -28,14 +28,16 @@ def create(
     version: Annotated[str | None, typer.Option("--version", "-v", help="Overrides the YAML's")] = None,
     path: Annotated[str | None, typer.Option("--path", "-p", help="Local file/folder or URI")] = None,
     model_type: Annotated[str | None, typer.Option("--type", help="mlflow_model or custom_model")] = None,
+    sets: SetOpt = None,
 ) -> Model:
     """Register a model version from a YAML file (or --name and --path); local files are uploaded."""
     from stratus.specs import load_model, model_from_fields
 
     overrides = {"name": name, "version": version, "path": path, "type": model_type}
     if file is not None:
-        model = load_model(file, **overrides)
+        model = load_model(file, params_override=parse_sets(sets, file), **overrides)
     elif name and path:
+        parse_sets(sets, file)  # --set without --file is a usage error
         model = model_from_fields(name=name, version=version, path=path, type=model_type)
     else:
         raise typer.BadParameter("give --file, or --name and --path", param_hint="--file")

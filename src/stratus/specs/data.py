@@ -3,7 +3,7 @@ environment spec shares."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlparse
@@ -112,9 +112,11 @@ class DataSpec(Spec):
     datastore: DatastoreName | None = None
 
 
-def load_data(source: str | Path, **overrides: Any) -> Data:
+def load_data(
+    source: str | Path, *, params_override: Sequence[Mapping[str, Any]] | None = None, **overrides: Any
+) -> Data:
     """A ``data`` YAML as an entity; a local ``path`` is made absolute against the YAML's folder."""
-    spec = load_spec(DataSpec, source, overrides)
+    spec = load_spec(DataSpec, source, overrides, params_override)
     return _entity(spec, Path(source).resolve().parent, str(source))
 
 

@@ -8,7 +8,7 @@ datastore type's file is an error. Also home of the field types the data and env
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -263,11 +263,13 @@ DATASTORE_SCHEMA_FILES = {cls.SCHEMA_FILE: kind for kind, cls in DATASTORE_SPECS
 # --- Loading ----------------------------------------------------------------------------------------
 
 
-def load_datastore(source: str | Path, **overrides: Any) -> Datastore:
+def load_datastore(
+    source: str | Path, *, params_override: Sequence[Mapping[str, Any]] | None = None, **overrides: Any
+) -> Datastore:
     """A datastore YAML of any type as its entity; a ``local`` datastore's relative ``path`` is made
     absolute against the YAML's folder."""
     path = Path(source)
-    data = read_spec_file(path, "datastore", overrides)
+    data = read_spec_file(path, "datastore", overrides, params_override)
     return datastore_from_dict(data, base=path.resolve().parent, origin=str(path))
 
 

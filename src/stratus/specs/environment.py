@@ -9,7 +9,7 @@ Exactly one form per file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -144,10 +144,12 @@ class EnvironmentSpec(Spec):
     pip: list[PipLine] | None = Field(default=None, description="Stratus extension: pip requirement lines")
 
 
-def load_environment(source: str | Path, **overrides: Any) -> Environment:
+def load_environment(
+    source: str | Path, *, params_override: Sequence[Mapping[str, Any]] | None = None, **overrides: Any
+) -> Environment:
     """An ``environment`` YAML as an entity: a ``conda_file`` path is read (relative to the YAML's folder)
     and kept as its mapping; a local ``build.path`` is made absolute."""
-    spec = load_spec(EnvironmentSpec, source, overrides)
+    spec = load_spec(EnvironmentSpec, source, overrides, params_override)
     return _entity(spec, Path(source).resolve().parent, str(source))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -38,9 +39,12 @@ class ModelSpec(Spec):
         return value
 
 
-def load_model(source: str | Path, **overrides: Any) -> Model:
+def load_model(
+    source: str | Path, *, params_override: Sequence[Mapping[str, Any]] | None = None, **overrides: Any
+) -> Model:
     """A ``model`` YAML as an entity; a local ``path`` is made absolute against the YAML's folder."""
-    return _entity(load_spec(ModelSpec, source, overrides), Path(source).resolve().parent, str(source))
+    spec = load_spec(ModelSpec, source, overrides, params_override)
+    return _entity(spec, Path(source).resolve().parent, str(source))
 
 
 def model_from_fields(**fields: Any) -> Model:

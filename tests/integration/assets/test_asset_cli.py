@@ -190,6 +190,25 @@ def test_data_bad_input_exit_codes(cli, tmp_path: Path) -> None:
     schema = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
     good = write_yaml(tmp_path / "good.yml", {"$schema": schema.format("data"), **base})
     assert as_json(cli("data", "create", "-f", str(good)))["name"] == "checked"
+    # az's --set and --name change the file's fields before they are checked.
+    changed = as_json(
+        cli(
+            "data",
+            "create",
+            "-f",
+            str(good),
+            "--name",
+            "renamed",
+            "--set",
+            "tags.team=vision",
+            "--set",
+            "version=7",
+        )
+    )
+    assert (changed["name"], changed["version"], changed["tags"]) == ("renamed", "7", {"team": "vision"})
+    assert "tags is not a list" in cli("data", "create", "-f", str(good), "--set", "tags[0]=x", code=2).stderr
+    assert "colour" in cli("data", "create", "-f", str(good), "--set", "colour=red", code=2).stderr
+    cli("data", "create", "-n", "x", "-p", "iris.csv", "--set", "tags.a=b", code=2)  # --set needs --file
 
     wrong_schema = write_yaml(tmp_path / "model.yml", {"$schema": schema.format("model"), **base})
     assert "$schema" in cli("data", "create", "-f", str(wrong_schema), code=2).stderr
