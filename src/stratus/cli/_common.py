@@ -10,6 +10,7 @@ import contextlib
 import functools
 import inspect
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -251,18 +252,65 @@ def _print_table(items: Any, columns: Sequence[str]) -> None:
         return
     keys = list(columns) or sorted({k for row in rows for k in row})
     for key in keys:
-        table.add_column(key, overflow="fold")  # wrap long values (ids, URIs), never cut them
+        table.add_column(key, overflow="fold")  # wrap long values (URIs), never cut them
     for row in rows:
-        table.add_row(*(_cell(row.get(k)) for k in keys))
+        table.add_row(*(_cell(_lookup(row, k), k) for k in keys))
     Console().print(table)
 
 
-def _cell(value: Any) -> str:
+def _lookup(row: dict[str, Any], key: str) -> Any:
+    """``row[key]``, or along a dotted path (``creation_context.created_by``)."""
+    if key in row:
+        return row[key]
+    value: Any = row
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+_HEX_ID = re.compile(r"[0-9a-f]{24,}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def _cell(value: Any, key: str = "") -> str:
+    """A value as a table shows it: local ISO times to the second, sizes in KB/MB/GB, long hex ids and
+    hashes shortened (``-o json`` has them whole), lists joined, mappings as JSON."""
     if value is None:
         return ""
-    if isinstance(value, dict | list):
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
         return json.dumps(value, default=str)
-    return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and (key == "size" or key.endswith(("_bytes", ".size"))):
+        return human_size(value)
+    text = str(value)
+    if _ISO_TIME.fullmatch(text):
+        return local_time(text)
+    if _HEX_ID.fullmatch(text):
+        return text[:12] + "…"
+    return text
+
+
+def human_size(size: int) -> str:
+    amount = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if amount < 1024 or unit == "TB":
+            return f"{int(amount)} B" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{size} B"  # unreachable: the loop returns at TB
+
+
+def local_time(text: str) -> str:
+    """An ISO-8601 time with a zone, in this machine's zone, to the second."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return moment.astimezone().replace(microsecond=0).isoformat()
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:

@@ -137,3 +137,30 @@ def test_every_command_takes_query() -> None:
         if name in ("server start", "role delete"):  # prints a banner / nothing on stdout
             continue
         assert "--query" in {opt for param in command.params for opt in param.opts}, name
+
+
+def test_tables_fit_the_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times in local ISO to the second, sizes human-readable, long ids shortened, nested columns filled,
+    lists joined; -o json keeps every value whole."""
+    import time
+
+    from stratus.cli._common import OutputFormat, _cell, emit, human_size
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert _cell("2026-12-08T01:02:03.456789+00:00") == "2026-12-08T06:32:03+05:30"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert (human_size(512), human_size(1536), human_size(5 * 1024**3)) == ("512 B", "1.5 KB", "5.0 GB")
+    assert _cell(2048, "size") == "2.0 KB" and _cell(2048, "count") == "2048"
+    assert _cell("cd64d332e8f371cb575d5727e03435c1f6533c9abd1d8b782243a6e8c15a0b18") == "cd64d332e8f3…"
+    assert _cell(["champion", "prod"]) == "champion, prod" and _cell(True) == "yes"
+    row = {"name": "s", "creation_context": {"created_by": "alice"}, "spec_hash": "ab" * 32}
+    monkeypatch.setenv("COLUMNS", "200")
+    emit([row], OutputFormat.table, ("name", "creation_context.created_by", "spec_hash"))
+    table = capsys.readouterr().out
+    assert "alice" in table and "abababababab…" in table and "ab" * 32 not in table
+    emit([row], OutputFormat.json)
+    assert json.loads(capsys.readouterr().out) == [row]
