@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stratus.cli._assets import EveryVersionOpt, LabelOpt, check_version_or_label, from_here, set_archived
-from stratus.cli._common import DownloadPathOpt, SetOpt, download_report, parse_sets, workspace_command
+from stratus.cli._common import (
+    DownloadPathOpt,
+    OutputFormat,
+    OutputOpt,
+    SetOpt,
+    current_query,
+    download_report,
+    emit,
+    parse_sets,
+    workspace_command,
+)
 
 if TYPE_CHECKING:
     from stratus.client import MLClient
@@ -18,6 +28,7 @@ app = typer.Typer(
     help="Data assets: Azure ML data YAML (uri_file, uri_folder, mltable).", no_args_is_help=True
 )
 COLUMNS = ("name", "version", "type", "size", "path", "is_archived")
+PROFILE_COLUMNS = ("name", "dtype", "missing", "distinct", "min", "max", "mean")
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Data asset name")]
 VersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="Version")]
 
@@ -71,10 +82,26 @@ def list_(
 
 @app.command("show")
 @workspace_command(COLUMNS)
-def show(ml: MLClient, name: NameOpt, version: VersionOpt = None, label: LabelOpt = None) -> Data:
+def show(
+    ml: MLClient,
+    name: NameOpt,
+    version: VersionOpt = None,
+    label: LabelOpt = None,
+    output: OutputOpt = OutputFormat.json,
+) -> Data | None:
     """Show a data version (by --version or --label), with its size, hash and profile."""
     check_version_or_label(version, label)
-    return ml.data.get(name, version=version, label=label)
+    data = ml.data.get(name, version=version, label=label)
+    if output is not OutputFormat.table or current_query() is not None:
+        return data
+    emit(data, output, COLUMNS)
+    profile = data.profile or {}
+    fields = profile.get("fields")
+    if isinstance(fields, list) and fields:
+        # The profile's rows and columns, as the studio's data page shows them.
+        print(f"Profile: {profile.get('rows', '?')} rows, {profile.get('columns', len(fields))} columns")
+        emit(fields, output, PROFILE_COLUMNS)
+    return None
 
 
 @app.command("archive")

@@ -155,6 +155,10 @@ def test_data_versions_labels_archive_and_download(
     shown = as_json(cli("data", "show", "-n", "iris", "-v", "1", "-o", "json"))
     assert shown["size"] == len(IRIS_CSV.encode())
     assert shown["profile"]["rows"] == 30 and shown["profile"]["columns"] == 5
+    table = cli("data", "show", "-n", "iris", "-v", "1", "-o", "table").stdout
+    assert "Profile: 30 rows, 5 columns" in table
+    assert all(f["name"] in table for f in shown["profile"]["fields"]) and "distinct" in table
+    assert as_json(cli("data", "show", "-n", "iris", "-v", "1", "--query", "profile.rows")) == 30
 
     assert as_json(cli("data", "create", "-f", str(spec)))["version"] == "2"
     assert as_json(cli("data", "show", "--name", "iris", "--label", "latest"))["version"] == "2"
