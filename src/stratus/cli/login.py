@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +23,10 @@ from stratus.errors import NotFoundError
 
 @handle_errors
 def login(
-    url: Annotated[str, typer.Option("--url", help="Server URL, e.g. http://127.0.0.1:8765")],
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Server URL; default STRATUS_URL, else the server running here"),
+    ] = None,
     workspace_name: Annotated[str | None, typer.Option("--workspace-name", "-w")] = None,
     token: Annotated[str | None, typer.Option("--token", help="Prefer --token-file or stdin")] = None,
     token_file: Annotated[Path | None, typer.Option("--token-file", help="File holding the token")] = None,
@@ -46,6 +50,8 @@ def login(
     if not secret:
         stderr.print("error: no token given: use --token, --token-file or standard input")
         raise typer.Exit(EXIT_USAGE)
+    if url is None:  # no profile yet: STRATUS_URL, else the local server (<home>/server.json, any port)
+        url = os.environ.get("STRATUS_URL") or profile.local_url()
     transport = Transport(url, secret)
     try:
         me = Principal.from_response(transport.request("GET", "/api/v1/me", params={"login": "true"}))

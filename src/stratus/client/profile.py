@@ -62,11 +62,16 @@ class Connection:
     workspace: str | None
 
 
+def local_url() -> str:
+    """The server running from this machine's home, else the default local URL."""
+    return local_server.running_url(home_dir()) or DEFAULT_URL
+
+
 def resolve(url: str | None = None, token: str | None = None, workspace: str | None = None) -> Connection:
     profile = load_profile()
     configured = url or os.environ.get("STRATUS_URL") or profile.get("url")
     local = local_server.running_url(home_dir())
-    chosen_url = (configured or local or DEFAULT_URL).rstrip("/")
+    chosen_url = (configured or local or DEFAULT_URL).rstrip("/")  # local_url(), read once
     chosen_token = token or os.environ.get("STRATUS_TOKEN")
     if (
         not chosen_token
