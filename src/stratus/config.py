@@ -83,4 +83,6 @@ class Settings(BaseSettings):
     def allowed_host_set(self) -> frozenset[str]:
         hosts = {h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()}
         hosts.add(self.host.lower())
+        if self.host == "::":  # bound everywhere: <home>/server.json announces the IPv6 loopback
+            hosts.add("::1")
         return frozenset(hosts)

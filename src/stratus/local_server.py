@@ -61,8 +61,6 @@ def _read(path: Path) -> tuple[str, int] | None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or another user's process reusing the pid
         return False
-    except PermissionError:  # someone else's process: alive, but not a server we started
-        return True
     return True

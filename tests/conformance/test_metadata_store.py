@@ -339,6 +339,26 @@ def test_writes_without_waiting_never_wait_for_another_writer(store: SqlMetadata
     while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert checkpointer.checkpoints > 0
+    # One connection, so one transaction at a time, and one thread: a store call inside a no-wait
+    # transaction is refused (the caller retries in a worker thread), and another thread gets no promise.
+    with store.without_waiting(), store.runs._tx(), pytest.raises(WouldWaitError):
+        store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 4.0, 4, 3)])
+    assert len(store.runs.metric_history(ws.id, run_id, "loss", limit=10, offset=0)) == 3
+    other_thread: list[bool] = []
+
+    def ask() -> None:
+        with store.without_waiting() as promised:
+            other_thread.append(promised)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    asker.join()
+    assert other_thread == [False]
+    # Closing right after a write does not leave the checkpointer waiting for a wake-up it lost.
+    with store.without_waiting():
+        store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 5.0, 5, 4)])
+    checkpointer.close()
+    assert not checkpointer._thread.is_alive()
 
 
 def test_driver_level_writes_raise_sqlalchemy_errors(store: SqlMetadataStore) -> None:

@@ -92,6 +92,11 @@ def test_token_create_scopes_to_the_login_workspace_and_saves_the_token_alone(
     alone = _stratus(env, "token", "create", "--name", "ci2", "--query", "token", "-o", "tsv")
     assert alone.returncode == 0, alone.stderr
     assert alone.stdout.count("\n") == 1 and alone.stdout.startswith("stratus_"), alone.stdout
+    # A bad --query is refused before the command runs: no token is made only to fail on printing it.
+    listed = _stratus(env, "token", "list", "-o", "json")
+    bad = _stratus(env, "token", "create", "--name", "ci3", "--query", "[?", "-o", "tsv")
+    assert bad.returncode == 2 and "JMESPath" in bad.stderr
+    assert _stratus(env, "token", "list", "-o", "json").stdout == listed.stdout
     # The saved token works on its own, as a file login reads.
     relogin = _stratus(env, "login", "--url", server.url, "--token-file", str(saved))
     assert relogin.returncode == 0, relogin.stderr

@@ -183,6 +183,20 @@ def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
         _print_table(items, columns)
 
 
+def check_query(query: str | None) -> None:
+    """Refuse a ``--query`` that is not JMESPath (a usage error, exit 2)."""
+    if not query:
+        return
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(query)
+    except JMESPathError as exc:
+        message = f"--query {query!r} is not a valid JMESPath query: {exc}"
+        raise InvalidInputError(message, field="query") from None
+
+
 def current_query() -> str | None:
     """The running command's ``--query``, if it gave one."""
     return _QUERY.get()
@@ -190,7 +204,9 @@ def current_query() -> str | None:
 
 @contextlib.contextmanager
 def querying(query: str | None) -> Iterator[None]:
-    """Within it, ``emit`` applies ``query`` (a command's ``--query``)."""
+    """Within it, ``emit`` applies ``query`` (a command's ``--query``), checked here first: a bad query
+    is refused before the command does anything (a create must not happen only to fail on printing)."""
+    check_query(query)
     token = _QUERY.set(query)
     try:
         yield

@@ -13,6 +13,7 @@ from stratus.cli._common import (
     OutputFormat,
     OutputOpt,
     QueryOpt,
+    check_query,
     emit,
     handle_errors,
     querying,
@@ -38,6 +39,7 @@ def login(
     from stratus.client._http import Transport
     from stratus.entities import Principal
 
+    check_query(query)  # a bad --query is refused before anything is saved
     if token_file is not None and not token_file.is_file():
         stderr.print(f"error: --token-file {token_file}: file not found", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE)
@@ -50,8 +52,10 @@ def login(
     if not secret:
         stderr.print("error: no token given: use --token, --token-file or standard input")
         raise typer.Exit(EXIT_USAGE)
-    if url is None:  # no profile yet: STRATUS_URL, else the local server (<home>/server.json, any port)
-        url = os.environ.get("STRATUS_URL") or profile.local_url()
+    # No --url: STRATUS_URL, else the server running here, which the saved login then keeps following
+    # through <home>/server.json (its port may change between starts).
+    saved_url = url or os.environ.get("STRATUS_URL")
+    url = saved_url or profile.local_url()
     transport = Transport(url, secret)
     try:
         me = Principal.from_response(transport.request("GET", "/api/v1/me", params={"login": "true"}))
@@ -66,7 +70,7 @@ def login(
                 ) from None
     finally:
         transport.close()
-    path = profile.save_profile(url.rstrip("/"), secret, workspace_name)
+    path = profile.save_profile(saved_url.rstrip("/") if saved_url else None, secret, workspace_name)
     stderr.print(f"Logged in to {url} as {me.user}; profile saved in {path}")
     with querying(query):
         emit(me, output, ("user", "is_server_admin", "token_workspace"))

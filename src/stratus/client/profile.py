@@ -39,7 +39,9 @@ def load_profile() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def save_profile(url: str, token: str, workspace: str | None) -> Path:
+def save_profile(url: str | None, token: str, workspace: str | None) -> Path:
+    """``url=None``: the login is for the server running here, found through ``<home>/server.json``
+    each time (its port may change between starts)."""
     path = config_dir() / PROFILE_FILE
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     profile = {"url": url, "token": token, "workspace": workspace}
@@ -73,14 +75,12 @@ def resolve(url: str | None = None, token: str | None = None, workspace: str | N
     local = local_server.running_url(home_dir())
     chosen_url = (configured or local or DEFAULT_URL).rstrip("/")  # local_url(), read once
     chosen_token = token or os.environ.get("STRATUS_TOKEN")
-    if (
-        not chosen_token
-        and profile.get("token")
-        and (not profile.get("url") or profile.get("url") == chosen_url)
-    ):
+    here = local or DEFAULT_URL  # the server of this machine's home
+    # A saved token goes only to the server it was saved for (no URL saved: the server running here).
+    if not chosen_token and profile.get("token") and chosen_url == (profile.get("url") or here):
         chosen_token = profile["token"]
-    # The home's admin token goes only to the server of that home (never to a URL named elsewhere).
-    if not chosen_token and chosen_url in {local, DEFAULT_URL}:
+    # The home's admin token goes only to the server of that home, never to a URL named elsewhere.
+    if not chosen_token and chosen_url == here:
         chosen_token = read_token_file(home_dir() / "admin-token")
     return Connection(chosen_url, chosen_token, workspace or configured_workspace(profile))
 

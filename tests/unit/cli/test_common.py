@@ -128,7 +128,7 @@ def test_a_bad_query_is_a_usage_error() -> None:
     from stratus.cli._common import OutputFormat, emit, querying
     from stratus.errors import InvalidInputError
 
-    with querying("[?"), pytest.raises(InvalidInputError, match="JMESPath"):
+    with pytest.raises(InvalidInputError, match="JMESPath"), querying("[?"):  # refused on entry
         emit([{"a": 1}], OutputFormat.json)
 
 

@@ -43,8 +43,15 @@ def test_a_running_local_server_is_found_on_any_port(isolated_home: Path) -> Non
     local_server.announce(isolated_home, "http://127.0.0.1:40123/")
     assert (isolated_home / "server.json").stat().st_mode & 0o777 == 0o600
     assert profile.resolve() == profile.Connection("http://127.0.0.1:40123", "stratus_local", None)
-    # A URL named elsewhere gets no admin token of this home.
+    # A URL named elsewhere gets no admin token of this home, the default port neither while the
+    # server of this home runs on another.
     assert profile.resolve("http://elsewhere:1").token is None
+    assert profile.resolve(profile.DEFAULT_URL).token is None
+    # A login saved for "the server running here" (no URL) follows it, and goes nowhere else.
+    profile.save_profile(None, "stratus_alice", "team-a")
+    assert profile.resolve() == profile.Connection("http://127.0.0.1:40123", "stratus_alice", "team-a")
+    assert profile.resolve("http://elsewhere:1").token is None
+    (profile.config_dir() / profile.PROFILE_FILE).unlink()
     profile.save_profile("http://saved:1", "stratus_saved", None)
     assert profile.resolve().url == "http://saved:1", "a login profile wins over discovery"
     (profile.config_dir() / profile.PROFILE_FILE).unlink()

@@ -7,7 +7,7 @@ import contextvars
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, TypeVarTuple
 
@@ -92,6 +92,32 @@ def _engine_of(sessions: sessionmaker[Session]) -> Engine:
 
 
 @contextmanager
+def _begin(engine: Engine, autocommit: bool) -> Iterator[Connection]:
+    if autocommit:
+        with engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        with engine.begin() as connection:
+            yield connection
+
+
+# Whether a no-wait transaction is open in this context: the no-wait connection is one connection, so a
+# second transaction begun inside the first would share it (and its COMMIT would commit the first's).
+_NO_WAIT_OPEN: contextvars.ContextVar[bool] = contextvars.ContextVar("stratus_no_wait_open", default=False)
+
+
+@contextmanager
+def _only_transaction() -> Iterator[None]:
+    if _NO_WAIT_OPEN.get():  # the outer transaction rolls back; the call runs again in a worker thread
+        raise WouldWaitError("a store call inside a no-wait transaction cannot share its connection")
+    token = _NO_WAIT_OPEN.set(True)
+    try:
+        yield
+    finally:
+        _NO_WAIT_OPEN.reset(token)
+
+
+@contextmanager
 def _busy_would_wait() -> Iterator[None]:
     """In a no-wait transaction: the database busy with another writer -> ``WouldWaitError``."""
     try:
@@ -122,7 +148,7 @@ class SqlDomain:
             with self._sessions.begin() as session:
                 yield session
             return
-        with _busy_would_wait(), sessions.begin() as session:
+        with _busy_would_wait(), _only_transaction(), sessions.begin() as session:
             yield session
 
     @contextmanager
@@ -131,14 +157,12 @@ class SqlDomain:
         ``autocommit``: each statement commits by itself (one statement that needs no BEGIN/COMMIT
         round trips); the connection returns to the pool in its usual mode."""
         sessions = self._no_wait_sessions()
-        engine = _engine_of(sessions or self._sessions)
-        with _busy_would_wait() if sessions else nullcontext():
-            if autocommit:
-                with engine.connect() as connection:
-                    yield connection.execution_options(isolation_level="AUTOCOMMIT")
-            else:
-                with engine.begin() as connection:
-                    yield connection
+        if sessions is None:
+            with _begin(_engine_of(self._sessions), autocommit) as connection:
+                yield connection
+            return
+        with _busy_would_wait(), _only_transaction(), _begin(_engine_of(sessions), autocommit) as connection:
+            yield connection
 
     def _page(
         self,

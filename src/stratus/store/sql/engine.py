@@ -82,12 +82,14 @@ def _check_connections_on_checkout(engine: Engine) -> None:
 
 
 def _socket_readable(dbapi_connection: Any) -> bool:
+    """Whether the idle connection's socket has something to read (or cannot be looked at: then the
+    caller pings). ``poll``, not ``select``: descriptors past 1024 are common in containers."""
     try:
-        fileno = dbapi_connection.fileno()
-    except Exception:  # closed or broken: no socket to look at
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except Exception:  # closed or broken, or no socket to look at
         return True
-    readable, _, _ = select.select([fileno], [], [], 0)
-    return bool(readable)
 
 
 def _sqlite_engine(url: str, *, busy_timeout_ms: int, checkpoints: bool = True, **kwargs: Any) -> Engine:
@@ -143,11 +145,13 @@ class WalCheckpointer:
         self._wanted.set()
 
     def _run(self) -> None:
-        while True:
+        while not self._closed:
             self._wanted.wait()
             if self._closed:
                 return
             time.sleep(self.COALESCE_SECONDS)
+            if self._closed:  # close() during the pause: its wake-up must not be cleared away
+                return
             self._wanted.clear()
             try:
                 with self.engine.connect() as connection:

@@ -9,6 +9,7 @@ the tables (Core statements, compiled), except the two point inserts, which are 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Iterator
@@ -140,7 +141,8 @@ def driver_cursor(connection: Connection) -> Iterator[Any]:
             None, None, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
         ) from error
     finally:
-        cursor.close()
+        with contextlib.suppress(Exception):  # closing a cursor of an invalidated connection fails too
+            cursor.close()
 
 
 def run_stage(connection: Connection, workspace_id: str, run_id: str) -> str | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,6 +56,8 @@ class SqlMetadataStore(MetadataStore):
         self._no_wait_engine = make_no_wait_engine(engine)
         self._no_wait_sessions = None
         self._checkpointer = None
+        self._no_wait_owner: int | None = None
+        self._no_wait_owner_lock = threading.Lock()
         if self._no_wait_engine is not None:
             self._no_wait_sessions = sessionmaker(self._no_wait_engine, expire_on_commit=False)
             self._checkpointer = WalCheckpointer(engine)
@@ -85,7 +88,7 @@ class SqlMetadataStore(MetadataStore):
 
     @contextmanager
     def without_waiting(self) -> Iterator[bool]:
-        if self._no_wait_sessions is None or self._checkpointer is None:
+        if self._no_wait_sessions is None or self._checkpointer is None or not self._owns_no_wait():
             yield False
             return
         token = NO_WAIT_SESSIONS.set({self._sessions: self._no_wait_sessions})
@@ -94,6 +97,14 @@ class SqlMetadataStore(MetadataStore):
         finally:
             NO_WAIT_SESSIONS.reset(token)
             self._checkpointer.wanted()
+
+    def _owns_no_wait(self) -> bool:
+        """The no-wait connection serves the first thread that asks (the server's event loop) and no
+        other: a sqlite3 connection is not for two threads at once."""
+        with self._no_wait_owner_lock:
+            if self._no_wait_owner is None:
+                self._no_wait_owner = threading.get_ident()
+            return self._no_wait_owner == threading.get_ident()
 
     def close(self) -> None:
         if self._checkpointer is not None:
