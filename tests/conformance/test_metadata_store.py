@@ -333,8 +333,8 @@ def test_writes_without_waiting_never_wait_for_another_writer(store: SqlMetadata
     store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 3.0, 3, 2)])  # outside: waits as before
     assert len(store.runs.metric_history(ws.id, run_id, "loss", limit=10, offset=0)) == 3
     # The no-wait connection never checkpoints the write-ahead log; a thread of the store does.
-    checkpointer = store._checkpointer
-    assert checkpointer is not None
+    assert store._no_wait is not None
+    checkpointer = store._no_wait.checkpointer
     deadline = time.monotonic() + 10
     while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -358,7 +358,7 @@ def test_writes_without_waiting_never_wait_for_another_writer(store: SqlMetadata
     with store.without_waiting():
         store.runs.log(ws.id, run_id, metrics=[MetricPoint("loss", 5.0, 5, 4)])
     checkpointer.close()
-    assert not checkpointer._thread.is_alive()
+    assert checkpointer._thread is not None and not checkpointer._thread.is_alive()
 
 
 def test_driver_level_writes_raise_sqlalchemy_errors(store: SqlMetadataStore) -> None:

@@ -107,25 +107,21 @@ _NO_WAIT_OPEN: contextvars.ContextVar[bool] = contextvars.ContextVar("stratus_no
 
 
 @contextmanager
-def _only_transaction() -> Iterator[None]:
-    if _NO_WAIT_OPEN.get():  # the outer transaction rolls back; the call runs again in a worker thread
+def _no_wait_transaction() -> Iterator[None]:
+    """Around a transaction on the no-wait connection: the only one open at a time, and the database
+    busy with another writer raised as ``WouldWaitError`` (rolled back: nothing written). Either way the
+    caller runs the call again in a worker thread."""
+    if _NO_WAIT_OPEN.get():
         raise WouldWaitError("a store call inside a no-wait transaction cannot share its connection")
     token = _NO_WAIT_OPEN.set(True)
     try:
         yield
-    finally:
-        _NO_WAIT_OPEN.reset(token)
-
-
-@contextmanager
-def _busy_would_wait() -> Iterator[None]:
-    """In a no-wait transaction: the database busy with another writer -> ``WouldWaitError``."""
-    try:
-        yield
     except OperationalError as error:
-        if _database_busy(error):  # rolled back: nothing written
+        if _database_busy(error):
             raise WouldWaitError("the database is busy with another writer") from error
         raise
+    finally:
+        _NO_WAIT_OPEN.reset(token)
 
 
 class SqlDomain:
@@ -148,7 +144,7 @@ class SqlDomain:
             with self._sessions.begin() as session:
                 yield session
             return
-        with _busy_would_wait(), _only_transaction(), sessions.begin() as session:
+        with _no_wait_transaction(), sessions.begin() as session:
             yield session
 
     @contextmanager
@@ -161,7 +157,7 @@ class SqlDomain:
             with _begin(_engine_of(self._sessions), autocommit) as connection:
                 yield connection
             return
-        with _busy_would_wait(), _only_transaction(), _begin(_engine_of(sessions), autocommit) as connection:
+        with _no_wait_transaction(), _begin(_engine_of(sessions), autocommit) as connection:
             yield connection
 
     def _page(

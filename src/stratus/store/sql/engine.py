@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
 if TYPE_CHECKING:
@@ -129,7 +130,8 @@ def make_no_wait_engine(engine: Engine) -> Engine | None:
 class WalCheckpointer:
     """Checkpoints a SQLite database's write-ahead log in a thread of its own, shortly after writes that
     do not checkpoint themselves (``wanted``). Made at commit, a checkpoint of 1,000 pages stalled the
-    committing call for 25-60 ms here; on the event loop that would stall every request."""
+    committing call for 25-60 ms here; on the event loop that would stall every request. The thread
+    starts with the first write that wants it: a store that never writes without waiting has none."""
 
     COALESCE_SECONDS = 0.2  # one checkpoint for a burst of writes
 
@@ -138,10 +140,17 @@ class WalCheckpointer:
         self.checkpoints = 0
         self._wanted = threading.Event()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="stratus-sqlite-checkpoint", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
     def wanted(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None and not self._closed:
+                    self._thread = threading.Thread(
+                        target=self._run, name="stratus-sqlite-checkpoint", daemon=True
+                    )
+                    self._thread.start()
         self._wanted.set()
 
     def _run(self) -> None:
@@ -161,9 +170,40 @@ class WalCheckpointer:
                 log.warning("WAL checkpoint failed", exc_info=True)
 
     def close(self) -> None:
-        self._closed = True
+        with self._start_lock:
+            self._closed = True
         self._wanted.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class NoWaitWrites:
+    """What ``MetadataStore.without_waiting`` needs of a SQLite file: the connection that never waits
+    (``make_no_wait_engine``), its sessions, the checkpointer that does its WAL checkpoints, and the one
+    thread it serves (the first to ask: the server's event loop; a sqlite3 connection is not for two
+    threads at once). ``for_engine`` gives None where writes cannot promise not to wait."""
+
+    def __init__(self, engine: Engine, no_wait_engine: Engine) -> None:
+        self.engine = no_wait_engine
+        self.sessions = sessionmaker(no_wait_engine, expire_on_commit=False)
+        self.checkpointer = WalCheckpointer(engine)
+        self._owner: int | None = None
+        self._owner_lock = threading.Lock()
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> NoWaitWrites | None:
+        no_wait_engine = make_no_wait_engine(engine)
+        return None if no_wait_engine is None else cls(engine, no_wait_engine)
+
+    def serves_this_thread(self) -> bool:
+        with self._owner_lock:
+            if self._owner is None:
+                self._owner = threading.get_ident()
+            return self._owner == threading.get_ident()
+
+    def close(self) -> None:
+        self.checkpointer.close()
+        self.engine.dispose()
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from stratus.store.sql.access import (
 from stratus.store.sql.artifacts import SqlArtifactIndexStore
 from stratus.store.sql.assets import SqlAssetStore, SqlDatastoreStore
 from stratus.store.sql.common import NO_WAIT_SESSIONS, SqlDomain
-from stratus.store.sql.engine import WalCheckpointer, make_no_wait_engine
+from stratus.store.sql.engine import NoWaitWrites
 from stratus.store.sql.logged_models import SqlLoggedModelStore
 from stratus.store.sql.registry import SqlRegistryStore
 from stratus.store.sql.runs import SqlRunStore
@@ -53,14 +52,7 @@ class SqlMetadataStore(MetadataStore):
         self.engine = engine
         sessions = sessionmaker(engine, expire_on_commit=False)
         self._sessions = sessions
-        self._no_wait_engine = make_no_wait_engine(engine)
-        self._no_wait_sessions = None
-        self._checkpointer = None
-        self._no_wait_owner: int | None = None
-        self._no_wait_owner_lock = threading.Lock()
-        if self._no_wait_engine is not None:
-            self._no_wait_sessions = sessionmaker(self._no_wait_engine, expire_on_commit=False)
-            self._checkpointer = WalCheckpointer(engine)
+        self._no_wait = NoWaitWrites.for_engine(engine)
         self.workspaces = SqlWorkspaceStore(sessions)
         self.users = SqlUserStore(sessions)
         self.tokens = SqlTokenStore(sessions)
@@ -88,27 +80,18 @@ class SqlMetadataStore(MetadataStore):
 
     @contextmanager
     def without_waiting(self) -> Iterator[bool]:
-        if self._no_wait_sessions is None or self._checkpointer is None or not self._owns_no_wait():
+        no_wait = self._no_wait
+        if no_wait is None or not no_wait.serves_this_thread():
             yield False
             return
-        token = NO_WAIT_SESSIONS.set({self._sessions: self._no_wait_sessions})
+        token = NO_WAIT_SESSIONS.set({self._sessions: no_wait.sessions})
         try:
             yield True
         finally:
             NO_WAIT_SESSIONS.reset(token)
-            self._checkpointer.wanted()
-
-    def _owns_no_wait(self) -> bool:
-        """The no-wait connection serves the first thread that asks (the server's event loop) and no
-        other: a sqlite3 connection is not for two threads at once."""
-        with self._no_wait_owner_lock:
-            if self._no_wait_owner is None:
-                self._no_wait_owner = threading.get_ident()
-            return self._no_wait_owner == threading.get_ident()
+            no_wait.checkpointer.wanted()
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-        if self._no_wait_engine is not None:
-            self._no_wait_engine.dispose()
+        if self._no_wait is not None:
+            self._no_wait.close()
         self.engine.dispose()
