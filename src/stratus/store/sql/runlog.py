@@ -24,12 +24,12 @@ from sqlalchemy.exc import DBAPIError
 from stratus.store.sql.tables import LatestMetricRow, RunRow
 
 # PostgreSQL: a whole batch in one statement over arrays (one round trip instead of one per point).
-_PG_INSERT_POINTS = (
-    "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
+_PG_POINTS = (
     "SELECT %(run_id)s, * FROM unnest(CAST(%(keys)s AS text[]), CAST(%(steps)s AS bigint[]), "
-    "CAST(%(timestamps)s AS bigint[]), CAST(%(values)s AS double precision[]), "
-    "CAST(%(nans)s AS boolean[])) ON CONFLICT DO NOTHING"
+    "CAST(%(timestamps)s AS bigint[]), CAST(%(values)s AS double precision[]), CAST(%(nans)s AS boolean[]))"
 )
+_PG_INSERT_POINTS_INTO = "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
+_PG_INSERT_POINTS = "".join((_PG_INSERT_POINTS_INTO, _PG_POINTS, " ON CONFLICT DO NOTHING"))
 # SQLite: the driver's executemany over plain tuples.
 _SQLITE_INSERT_POINTS = (
     "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
@@ -77,19 +77,21 @@ def _latest_upsert_statement(dialect: str) -> Any:
     )
 
 
-_PG_LOG_POINTS_HEAD = (
-    "WITH run AS (SELECT lifecycle_stage FROM runs "
-    "WHERE run_id = %(run_id)s AND workspace_id = %(workspace)s), "
-    "points AS (INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) "
-    "SELECT %(run_id)s, * FROM unnest(CAST(%(keys)s AS text[]), CAST(%(steps)s AS bigint[]), "
-    "CAST(%(timestamps)s AS bigint[]), CAST(%(values)s AS double precision[]), "
-    "CAST(%(nans)s AS boolean[])) "
-    "WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active') ON CONFLICT DO NOTHING), "
-    "latest AS (INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step) "
-    "SELECT %(run_id)s, * FROM unnest(CAST(%(latest_keys)s AS text[]), "
-    "CAST(%(latest_values)s AS double precision[]), CAST(%(latest_nans)s AS boolean[]), "
-    "CAST(%(latest_timestamps)s AS bigint[]), CAST(%(latest_steps)s AS bigint[])) "
-    "WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active')"
+_PG_ACTIVE_RUN = " WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active')"
+_PG_LOG_POINTS_HEAD = "".join(
+    (
+        "WITH run AS (SELECT lifecycle_stage FROM runs "
+        "WHERE run_id = %(run_id)s AND workspace_id = %(workspace)s), points AS (",
+        _PG_INSERT_POINTS_INTO,
+        _PG_POINTS,
+        _PG_ACTIVE_RUN,
+        " ON CONFLICT DO NOTHING), latest AS (INSERT INTO latest_metrics "
+        "(run_id, key, value, is_nan, timestamp, step) SELECT %(run_id)s, * FROM unnest("
+        "CAST(%(latest_keys)s AS text[]), CAST(%(latest_values)s AS double precision[]), "
+        "CAST(%(latest_nans)s AS boolean[]), CAST(%(latest_timestamps)s AS bigint[]), "
+        "CAST(%(latest_steps)s AS bigint[]))",
+        _PG_ACTIVE_RUN,
+    )
 )
 
 
@@ -156,7 +158,7 @@ def run_stage(connection: Connection, workspace_id: str, run_id: str) -> str | N
 def logs_points_in_one_statement(dialect: Dialect) -> bool:
     """Whether ``log_points_in_one_statement`` serves this dialect (PostgreSQL); else check the run's
     stage and ``write_points`` in a transaction."""
-    return dialect.name == "postgresql"
+    return _statements(dialect).log_points is not None
 
 
 def log_points_in_one_statement(
