@@ -71,11 +71,9 @@ def local_url() -> str:
 
 def resolve(url: str | None = None, token: str | None = None, workspace: str | None = None) -> Connection:
     profile = load_profile()
-    configured = url or os.environ.get("STRATUS_URL") or profile.get("url")
-    local = local_server.running_url(home_dir())
-    chosen_url = (configured or local or DEFAULT_URL).rstrip("/")  # local_url(), read once
+    here = local_url()  # the server of this machine's home
+    chosen_url = (url or os.environ.get("STRATUS_URL") or profile.get("url") or here).rstrip("/")
     chosen_token = token or os.environ.get("STRATUS_TOKEN")
-    here = local or DEFAULT_URL  # the server of this machine's home
     # A saved token goes only to the server it was saved for (no URL saved: the server running here).
     if not chosen_token and profile.get("token") and chosen_url == (profile.get("url") or here):
         chosen_token = profile["token"]

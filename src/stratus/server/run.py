@@ -27,13 +27,13 @@ class _Server(uvicorn.Server):
     """Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, killing the process before our own
     clean-up runs. Forget the captured signal instead: we close the store, log, and exit 0.
 
-    Once it listens, the server records its URL in ``<home>/server.json`` (the port it really bound:
-    ``--port 0`` works) for the CLI and SDK on this machine; the record goes when it stops."""
+    Once it listens, the server records ``local_url`` in ``<home>/server.json`` for the CLI and SDK on
+    this machine; the record goes when it stops."""
 
-    def __init__(self, config: uvicorn.Config, home: Path, scheme: str) -> None:
+    def __init__(self, config: uvicorn.Config, home: Path, local_url: str) -> None:
         super().__init__(config)
         self.home = home
-        self.scheme = scheme
+        self.local_url = local_url
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -43,15 +43,8 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.should_exit or not self.servers:
-            return
-        bound = [s.getsockname() for server in self.servers for s in server.sockets]
-        if bound:
-            host, port = str(bound[0][0]), int(bound[0][1])
-            if ipaddress.ip_address(host).is_unspecified:  # bound on every address: reach it on loopback
-                host = "::1" if ":" in host else "127.0.0.1"
-            shown = f"[{host}]" if ":" in host else host
-            local_server.announce(self.home, f"{self.scheme}://{shown}:{port}")
+        if not self.should_exit:
+            local_server.announce(self.home, self.local_url)
 
 
 def is_loopback(host: str) -> bool:
@@ -71,6 +64,17 @@ def check_exposure(host: str, ssl_certfile: Path | None, ssl_keyfile: Path | Non
             f"refusing to listen on {host} without TLS: tokens would cross the network in clear text; "
             "give --ssl-certfile and --ssl-keyfile, or --insecure if something else terminates TLS"
         )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a name, not an address
+        return False
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -120,8 +124,13 @@ def serve(
     log_file = configure_logging(settings)
     state = bootstrap(settings)
     scheme = "https" if ssl_certfile else "http"
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    url = f"{scheme}://{host}:{listener.getsockname()[1]}"  # the port bound (--port 0: a free one)
+    port = listener.getsockname()[1]  # the port bound (--port 0: a free one)
+    url = f"{scheme}://{_url_host(settings.host)}:{port}"
+    # Bound on every address: this machine's CLI reaches it on loopback.
+    local_host = settings.host
+    if _is_unspecified(local_host):
+        local_host = "::1" if ":" in local_host else "127.0.0.1"
+    local_url = f"{scheme}://{_url_host(local_host)}:{port}"
     if announce:
         print(f"Stratus server on {url}  (home {settings.resolved_home}, logs {log_file})", flush=True)
         if state.new_admin_token:
@@ -147,7 +156,7 @@ def serve(
         ws="none",  # no WebSocket routes: leaves uvicorn's websockets implementation unimported
     )
     try:
-        _Server(config, settings.resolved_home, scheme).run(sockets=[listener])
+        _Server(config, settings.resolved_home, local_url).run(sockets=[listener])
     finally:
         listener.close()
         local_server.withdraw(settings.resolved_home)
