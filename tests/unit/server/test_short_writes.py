@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from plugins.services import free_port
-from plugins.stratus_server import bearer
-from stratus.config import Settings
-from stratus.server.app import create_app
-from stratus.server.state import ServerState, bootstrap
+from stratus.server.state import ServerState
 from stratus.store.sql import SqlMetadataStore
 
 API = "/api/2.0/mlflow"
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[TestClient, ServerState]]:
-    port = free_port()
-    state = bootstrap(Settings(home=tmp_path / "home", port=port))
-    try:
-        with TestClient(create_app(state), base_url=f"http://127.0.0.1:{port}") as client:
-            assert state.new_admin_token
-            client.headers.update(bearer(state.new_admin_token))
-            yield client, state
-    finally:
-        state.close()
+def served(admin: TestClient, server_state: ServerState) -> tuple[TestClient, ServerState]:
+    return admin, server_state
 
 
 def _new_run(client: TestClient) -> str:
