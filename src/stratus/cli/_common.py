@@ -83,8 +83,8 @@ SetOpt = Annotated[
         "key[0]; JSON values such as 3, true or {...}); repeatable",
     ),
 ]
-# The --query of the running command: ``emit`` applies it to whatever the command prints.
-_QUERY: ContextVar[str | None] = ContextVar("stratus_cli_query", default=None)
+# The --query of the running command, compiled: ``emit`` applies it to whatever the command prints.
+_QUERY: ContextVar[Any] = ContextVar("stratus_cli_query", default=None)
 WorkspaceOpt = Annotated[
     str | None,
     typer.Option("--workspace-name", "-w", help="Workspace; default from STRATUS_WORKSPACE or login"),
@@ -161,7 +161,7 @@ def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
     every key) or nothing (``none``)."""
     items: Any = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
     query = _QUERY.get()
-    if query:
+    if query is not None:
         items = apply_query(query, items)
         columns = ()  # the query shaped the result: show what it kept
     if output is OutputFormat.none:
@@ -183,47 +183,48 @@ def emit(value: Any, output: OutputFormat, columns: Sequence[str] = ()) -> None:
         _print_table(items, columns)
 
 
-def check_query(query: str | None) -> None:
-    """Refuse a ``--query`` that is not JMESPath (a usage error, exit 2)."""
+def check_query(query: str | None) -> Any:
+    """``query`` compiled (None without one); a ``--query`` that is not JMESPath is a usage error (2)."""
     if not query:
-        return
+        return None
     import jmespath
     from jmespath.exceptions import JMESPathError
 
     try:
-        jmespath.compile(query)
+        return jmespath.compile(query)
     except JMESPathError as exc:
-        message = f"--query {query!r} is not a valid JMESPath query: {exc}"
-        raise InvalidInputError(message, field="query") from None
+        raise _query_error(query, exc) from None
+
+
+def _query_error(query: str, exc: Exception) -> InvalidInputError:
+    return InvalidInputError(f"--query {query!r} is not a valid JMESPath query: {exc}", field="query")
 
 
 def current_query() -> str | None:
     """The running command's ``--query``, if it gave one."""
-    return _QUERY.get()
+    compiled = _QUERY.get()
+    return None if compiled is None else str(compiled.expression)
 
 
 @contextlib.contextmanager
 def querying(query: str | None) -> Iterator[None]:
-    """Within it, ``emit`` applies ``query`` (a command's ``--query``), checked here first: a bad query
+    """Within it, ``emit`` applies ``query`` (a command's ``--query``), compiled here first: a bad query
     is refused before the command does anything (a create must not happen only to fail on printing)."""
-    check_query(query)
-    token = _QUERY.set(query)
+    token = _QUERY.set(check_query(query))
     try:
         yield
     finally:
         _QUERY.reset(token)
 
 
-def apply_query(query: str, items: Any) -> Any:
+def apply_query(compiled: Any, items: Any) -> Any:
     """az's ``--query``: JMESPath over the result as JSON (dates as the strings JSON shows)."""
-    import jmespath
     from jmespath.exceptions import JMESPathError
 
     try:
-        return jmespath.search(query, _json_safe(items))
-    except JMESPathError as exc:
-        message = f"--query {query!r} is not a valid JMESPath query: {exc}"
-        raise InvalidInputError(message, field="query") from None
+        return compiled.search(_json_safe(items))
+    except JMESPathError as exc:  # valid syntax that fails on this result (a function on a wrong type)
+        raise _query_error(str(compiled.expression), exc) from None
 
 
 def _json_safe(items: Any) -> Any:
