@@ -59,10 +59,10 @@ def create(
         "type": data_type,
         "description": description,
     }
+    params_override = parse_sets(sets, file)  # --set without --file is a usage error
     if file is not None:
-        data = load_data(file, params_override=parse_sets(sets, file), **fields)
+        data = load_data(file, params_override=params_override, **fields)
     elif name and path:
-        parse_sets(sets, file)  # --set without --file is a usage error
         data = data_from_fields(**fields)
     else:
         raise typer.BadParameter("give --file, or --name and --path", param_hint="--file")

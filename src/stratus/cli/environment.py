@@ -94,10 +94,10 @@ def create(
         "build": build,
         "description": description,
     }
+    params_override = parse_sets(sets, file)  # --set without --file is a usage error
     if file is not None:
-        environment = load_environment(file, params_override=parse_sets(sets, file), **fields)
+        environment = load_environment(file, params_override=params_override, **fields)
     elif name:
-        parse_sets(sets, file)  # --set without --file is a usage error
         environment = environment_from_fields(**fields)
     else:
         raise typer.BadParameter("give --file, or --name with --python/--pip or --image", param_hint="--file")

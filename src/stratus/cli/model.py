@@ -34,10 +34,10 @@ def create(
     from stratus.specs import load_model, model_from_fields
 
     overrides = {"name": name, "version": version, "path": path, "type": model_type}
+    params_override = parse_sets(sets, file)  # --set without --file is a usage error
     if file is not None:
-        model = load_model(file, params_override=parse_sets(sets, file), **overrides)
+        model = load_model(file, params_override=params_override, **overrides)
     elif name and path:
-        parse_sets(sets, file)  # --set without --file is a usage error
         model = model_from_fields(name=name, version=version, path=path, type=model_type)
     else:
         raise typer.BadParameter("give --file, or --name and --path", param_hint="--file")

@@ -141,14 +141,14 @@ class ModelAssetService:
             if not versions:
                 raise invalid(f"model {name!r} has no version that is not archived", "label")
             return versions[0]
-        model = self.registry.get_model(workspace, name)
-        if label not in model.aliases:
+        found, model = self.registry.find_by_alias(workspace, name, label)
+        if found is None:
             known = ", ".join(sorted(model.aliases)) or "none"
             raise NotFoundError(
                 f"model {model.name!r} has no alias {label!r} (its aliases: {known}; or use label=latest)",
                 field="label",
             )
-        return self.registry.get_version(workspace, model.name, model.aliases[label])
+        return found
 
     def _versions(
         self, workspace: WorkspaceRecord, name: str, *, include_archived: bool

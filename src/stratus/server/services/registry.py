@@ -188,10 +188,20 @@ class RegistryService:
         self.store.registry.set_alias(workspace.id, _name(name), alias, _version(version))
 
     def get_by_alias(self, workspace: WorkspaceRecord, name: Any, alias: Any) -> ModelVersionRecord:
+        """As MLflow answers an unknown alias: a bad parameter (the model service makes it "not found")."""
+        version, model = self.find_by_alias(workspace, name, alias)
+        if version is None:
+            raise invalid(f"registered model {model.name!r} has no alias {alias!r}", "alias")
+        return version
+
+    def find_by_alias(
+        self, workspace: WorkspaceRecord, name: Any, alias: Any
+    ) -> tuple[ModelVersionRecord | None, RegisteredModelRecord]:
+        """The version ``alias`` names (None when the model has no such alias), and the model."""
         model = self.get_model(workspace, name)
         if not isinstance(alias, str) or alias not in model.aliases:
-            raise invalid(f"registered model {model.name!r} has no alias {alias!r}", "alias")
-        return self.get_version(workspace, model.name, model.aliases[alias])
+            return None, model
+        return self.get_version(workspace, model.name, model.aliases[alias]), model
 
     def delete_alias(self, workspace: WorkspaceRecord, name: Any, alias: Any) -> None:
         """Deleting an alias that is already gone succeeds, as in MLflow (the client retries DELETEs)."""
