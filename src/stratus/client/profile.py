@@ -70,10 +70,15 @@ def local_url() -> str:
 
 
 def resolve(url: str | None = None, token: str | None = None, workspace: str | None = None) -> Connection:
-    profile = load_profile()
-    here = local_url()  # the server of this machine's home
-    chosen_url = (url or os.environ.get("STRATUS_URL") or profile.get("url") or here).rstrip("/")
     chosen_token = token or os.environ.get("STRATUS_TOKEN")
+    url = url or os.environ.get("STRATUS_URL")
+    if url and chosen_token and workspace:  # all given (the CLI's client, made once resolved): no file read
+        return Connection(url.rstrip("/"), chosen_token, workspace)
+    profile = load_profile()
+    configured = url or profile.get("url")
+    # The server of this machine's home: read from <home>/server.json only when it can matter.
+    here = local_url() if not configured or not chosen_token else None
+    chosen_url = str(configured or here).rstrip("/")
     # A saved token goes only to the server it was saved for (no URL saved: the server running here).
     if not chosen_token and profile.get("token") and chosen_url == (profile.get("url") or here):
         chosen_token = profile["token"]
